@@ -1,0 +1,244 @@
+//! Check implementations, one module per family. A check reads probes and the shared board,
+//! and returns an [`Outcome`]: a catalog code plus facts. It never prints.
+
+pub mod credentials;
+pub mod identity;
+pub mod proxy;
+pub mod token;
+
+use crate::engine::CheckFn;
+use crate::probes::{AwsProbe, EnvProbe, Secret};
+use crate::validate::ImageRef;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+/// What the user asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub region: String,
+    pub registry: Option<String>,
+    pub vpc: Option<String>,
+    pub subnet: Option<String>,
+    pub image: Option<ImageRef>,
+    pub dns_server: Option<SocketAddr>,
+    pub role_arn: Option<String>,
+    pub timeout: Duration,
+}
+
+/// The caller as `identity.caller` found it.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+}
+
+/// The token as `token.get` found it.
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub registry: String,
+    pub password: Secret,
+    pub expires_at: Option<SystemTime>,
+}
+
+/// Results that later checks need and that must not (all) appear in facts.
+#[derive(Debug, Default)]
+pub struct Board {
+    pub identity: OnceLock<Identity>,
+    pub token: OnceLock<Token>,
+}
+
+pub struct Ctx {
+    pub opts: Options,
+    pub aws: Arc<dyn AwsProbe>,
+    pub env: Arc<dyn EnvProbe>,
+    pub now: fn() -> SystemTime,
+    pub board: Board,
+}
+
+impl Ctx {
+    pub fn region(&self) -> &str {
+        &self.opts.region
+    }
+
+    /// The registry being diagnosed: `--registry`, the image's registry, or the caller's own.
+    pub fn registry(&self) -> Option<String> {
+        self.opts
+            .registry
+            .clone()
+            .or_else(|| self.opts.image.as_ref().and_then(|i| i.registry.clone()))
+            .or_else(|| {
+                self.board
+                    .identity
+                    .get()
+                    .map(|i| crate::ecr::registry_host(&i.account, self.region()))
+            })
+    }
+}
+
+/// Every check implementation, by catalog id.
+pub fn implementations() -> HashMap<String, CheckFn<Ctx>> {
+    let list: [(&str, CheckFn<Ctx>); 5] = [
+        ("credentials.source", credentials::source),
+        ("identity.caller", identity::caller),
+        ("identity.clock-skew", identity::clock_skew),
+        ("token.get", token::get),
+        ("env.proxy", proxy::check),
+    ];
+    list.into_iter()
+        .map(|(id, f)| (id.to_string(), f))
+        .collect()
+}
+
+/// RFC 3339 time, whole seconds, UTC.
+pub fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+#[cfg(test)]
+pub mod fake {
+    //! A scripted [`AwsProbe`] and helpers for check unit tests.
+    use super::*;
+    use crate::catalog::{fill, unresolved, Catalog};
+    use crate::engine::Outcome;
+    use crate::probes::env::FixedEnv;
+    use crate::probes::*;
+    use futures::future::{BoxFuture, FutureExt};
+    use serde_json::{Map, Value};
+    use std::sync::Mutex;
+
+    pub struct FakeAws {
+        pub creds: Result<CredentialInfo, CredentialFailure>,
+        pub identity: Result<CallerIdentity, ApiError>,
+        pub token: Result<AuthorizationData, ApiError>,
+        pub token_requests: Mutex<Vec<Option<String>>>,
+    }
+
+    pub fn creds(source: &str, key: &str) -> CredentialInfo {
+        CredentialInfo {
+            source: source.into(),
+            provider_name: "EnvironmentVariable".into(),
+            access_key_id: key.into(),
+            has_session_token: key.starts_with("ASIA"),
+            expiry: None,
+            profile: None,
+            tried: vec![],
+        }
+    }
+
+    pub fn exchange() -> Exchange {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        Exchange {
+            endpoint: Some("sts.us-east-1.amazonaws.com".into()),
+            status: Some(200),
+            server_date: Some(t),
+            sent_at: Some(t),
+            received_at: Some(t + Duration::from_millis(200)),
+        }
+    }
+
+    pub fn identity() -> CallerIdentity {
+        CallerIdentity {
+            account: "123456789012".into(),
+            arn: "arn:aws:sts::123456789012:assumed-role/puller/i-0abc".into(),
+            user_id: "AROAEXAMPLE:i-0abc".into(),
+            exchange: exchange(),
+        }
+    }
+
+    pub fn service_error(status: u16, code: &str, msg: &str) -> ApiError {
+        ApiError {
+            failure: ApiFailure::Service {
+                status,
+                code: (!code.is_empty()).then(|| code.to_string()),
+                message: Some(msg.to_string()),
+            },
+            exchange: exchange(),
+        }
+    }
+
+    impl Default for FakeAws {
+        fn default() -> Self {
+            FakeAws {
+                creds: Ok(creds("environment", "ASIAEXAMPLEEXAMPLE12")),
+                identity: Ok(identity()),
+                token: Err(service_error(500, "NotScripted", "no token scripted")),
+                token_requests: Mutex::new(vec![]),
+            }
+        }
+    }
+
+    impl AwsProbe for FakeAws {
+        fn region(&self) -> &str {
+            "us-east-1"
+        }
+        fn credentials(&self) -> BoxFuture<'_, Result<CredentialInfo, CredentialFailure>> {
+            let r = self.creds.clone();
+            async move { r }.boxed()
+        }
+        fn caller_identity(&self) -> BoxFuture<'_, Result<CallerIdentity, ApiError>> {
+            let r = self.identity.clone();
+            async move { r }.boxed()
+        }
+        fn authorization_token(
+            &self,
+            registry_id: Option<String>,
+        ) -> BoxFuture<'_, Result<AuthorizationData, ApiError>> {
+            self.token_requests.lock().unwrap().push(registry_id);
+            let r = self.token.clone();
+            async move { r }.boxed()
+        }
+    }
+
+    pub fn now() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+    }
+
+    pub fn ctx(aws: FakeAws, env: &[(&str, &str)]) -> Arc<Ctx> {
+        Arc::new(Ctx {
+            opts: Options {
+                region: "us-east-1".into(),
+                timeout: Duration::from_secs(5),
+                ..Default::default()
+            },
+            aws: Arc::new(aws),
+            env: Arc::new(FixedEnv::with(env)),
+            now,
+            board: Board::default(),
+        })
+    }
+
+    /// Checks that the outcome's code exists for `id` and that its message, remediation and
+    /// commands fill completely from the facts plus the run context; returns the message.
+    pub fn render(id: &str, o: &Outcome) -> String {
+        let cat = Catalog::embedded();
+        let spec = cat
+            .get(id)
+            .unwrap_or_else(|| panic!("no catalog entry {id}"));
+        let code = spec
+            .codes
+            .get(&o.code)
+            .unwrap_or_else(|| panic!("{id} has no code {}", o.code));
+        let mut vars: Map<String, Value> = Map::new();
+        for k in ["region", "account", "registry"] {
+            vars.insert(k.into(), Value::String(format!("<{k}>")));
+        }
+        vars.extend(o.facts.clone());
+        let missing = unresolved(&code.message, &vars);
+        assert!(
+            missing.is_empty(),
+            "{id}/{}: message lacks {missing:?}",
+            o.code
+        );
+        if let Some(r) = &code.remediation {
+            let missing = unresolved(r, &vars);
+            assert!(
+                missing.is_empty(),
+                "{id}/{}: remediation lacks {missing:?}",
+                o.code
+            );
+        }
+        fill(&code.message, &vars)
+    }
+}

@@ -1,0 +1,404 @@
+//! Flags, exit codes and the run itself. Exit codes: 0 nothing failed, 1 a fail or error
+//! (`--strict`: or a warn), 2 bad usage.
+
+use crate::catalog::Catalog;
+use crate::checks::{implementations, Board, Ctx, Options};
+use crate::engine::{self, Engine};
+use crate::probes::aws::{SdkOptions, SdkProbe};
+use crate::probes::env::ProcessEnv;
+use crate::render::{self, Context, Report};
+use crate::validate::{self, ImageRef};
+use clap::{CommandFactory, Parser, ValueEnum};
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+const AFTER_HELP: &str = "\
+Examples:
+  ecr-doctor                                   check credentials, identity and the ECR token
+  ecr-doctor --region eu-west-1 --profile prod
+  ecr-doctor --registry 210987654321.dkr.ecr.us-east-1.amazonaws.com   another account's registry
+  ecr-doctor --vpc vpc-0abc1234def567890 --subnet subnet-0123456789abcdef0
+  ecr-doctor --image team/app:1.4              also fetch that image's manifest and a layer
+  ecr-doctor --output json > report.json       for a support ticket (add --redact to mask ids)
+  ecr-doctor --only token.get                  one check and what it depends on
+  ecr-doctor --list-checks
+
+Exit status: 0 nothing failed, 1 a check failed or errored (--strict: or warned), 2 bad usage.
+The doctor is read-only: it never changes your files or anything in AWS.
+It finds AWS the way the AWS CLI does: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL[_<SERVICE>],
+AWS_CA_BUNDLE, HTTPS_PROXY/NO_PROXY, instance and container metadata.
+Reference of every check and code: docs/checks.md";
+
+/// Tells you why this machine cannot log in to or pull from Amazon ECR, and what to change.
+///
+/// Runs read-only checks along the whole path (credentials, identity, clock, ECR token,
+/// proxy settings; VPC endpoints and the data plane as they are added) and prints a
+/// pass/warn/fail table with a fix and a copy-paste command for each problem.
+#[derive(Debug, Parser)]
+#[command(name = "ecr-doctor", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// AWS region [default: AWS_REGION, the profile's region, or instance metadata]
+    #[arg(long, value_name = "REGION", value_parser = validate::region)]
+    pub region: Option<String>,
+
+    /// Named profile from ~/.aws/config (like AWS_PROFILE)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Registry to diagnose [default: <caller account>.dkr.ecr.<region>.amazonaws.com]
+    #[arg(long, value_name = "HOST", value_parser = validate::registry)]
+    pub registry: Option<String>,
+
+    /// VPC whose endpoints to check (detected automatically on EC2 and ECS)
+    #[arg(long, value_name = "VPC_ID", value_parser = validate::vpc_id)]
+    pub vpc: Option<String>,
+
+    /// The client's subnet (route table, availability zone)
+    #[arg(long, value_name = "SUBNET_ID", value_parser = validate::subnet_id)]
+    pub subnet: Option<String>,
+
+    /// The client's security group (repeatable)
+    #[arg(long = "security-group", value_name = "SG_ID", value_parser = validate::security_group_id)]
+    pub security_groups: Vec<String>,
+
+    /// Image to fetch: REPO[:TAG|@sha256:DIGEST], optionally prefixed by the registry host
+    #[arg(long, value_name = "REPO[:TAG|@DIGEST]", value_parser = validate::image)]
+    pub image: Option<ImageRef>,
+
+    /// DNS server to resolve ECR names with [default: the system resolver]
+    #[arg(long, value_name = "IP[:PORT]", value_parser = validate::dns_server)]
+    pub dns_server: Option<SocketAddr>,
+
+    /// Role to assume before checking (e.g. the ECS task execution role)
+    #[arg(long, value_name = "ARN", value_parser = validate::role_arn)]
+    pub role_arn: Option<String>,
+
+    /// Bound on each network operation, e.g. 500ms, 5s
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = validate::timeout)]
+    pub timeout: Duration,
+
+    /// Report format
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+
+    /// Run only these checks (comma-separated ids) and what they depend on
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// Do not run these checks (reported as skipped, with their dependents)
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub skip: Vec<String>,
+
+    /// List every check with its title and dependencies, then exit
+    #[arg(long)]
+    pub list_checks: bool,
+
+    /// Colour in the table (NO_COLOR is honoured by auto)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Exit 1 on warnings too
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Mask account ids, ARNs, access key ids and IP addresses in the output
+    #[arg(long)]
+    pub redact: bool,
+}
+
+fn usage_error(msg: &str) -> i32 {
+    eprintln!("ecr-doctor: {msg} (see --help)");
+    2
+}
+
+/// Parses flags; `Err(code)` when the process should exit with that code now.
+pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, i32> {
+    match Cli::try_parse_from(args) {
+        Ok(cli) => Ok(cli),
+        Err(e) => match e.kind() {
+            clap::error::ErrorKind::DisplayHelp
+            | clap::error::ErrorKind::DisplayVersion
+            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                let _ = e.print();
+                Err(0)
+            }
+            _ => {
+                let text = e.to_string();
+                let line = text
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("bad usage")
+                    .trim_start_matches("error: ");
+                Err(usage_error(line))
+            }
+        },
+    }
+}
+
+/// Region and registry must agree; the registry's (or image's) region is used when no
+/// region is given.
+fn reconcile(cli: &mut Cli) -> Result<(), String> {
+    if let (Some(image_reg), Some(reg)) = (
+        cli.image.as_ref().and_then(|i| i.registry.clone()),
+        &cli.registry,
+    ) {
+        if &image_reg != reg {
+            return Err(format!(
+                "--image names registry {image_reg} but --registry is {reg}"
+            ));
+        }
+    }
+    let registry = cli
+        .registry
+        .clone()
+        .or_else(|| cli.image.as_ref().and_then(|i| i.registry.clone()));
+    if let Some(reg) = registry {
+        let parsed = crate::ecr::parse_registry_host(&reg).ok_or("bad registry")?;
+        match &cli.region {
+            Some(r) if *r != parsed.region => {
+                return Err(format!(
+                    "--region {r} does not match the registry's region {} ({reg}); ECR tokens are bound to one region",
+                    parsed.region
+                ))
+            }
+            None => cli.region = Some(parsed.region),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    }
+}
+
+fn list_checks(catalog: &Catalog, output: Output) -> String {
+    match output {
+        Output::Json => render::json::render_catalog(catalog),
+        _ => {
+            let mut out = String::new();
+            for c in &catalog.checks {
+                let deps = if c.depends_on.is_empty() {
+                    String::new()
+                } else {
+                    format!("  (after {})", c.depends_on.join(", "))
+                };
+                out.push_str(&format!("{:<22} {}{deps}\n", c.id, c.title));
+            }
+            out
+        }
+    }
+}
+
+pub fn main() -> i32 {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("ecr-doctor: internal error: {info}");
+    }));
+    let mut cli = match parse(std::env::args_os()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let catalog = Arc::new(Catalog::embedded());
+    if cli.list_checks {
+        print!("{}", list_checks(&catalog, cli.output));
+        return 0;
+    }
+    let selection = match engine::select(&catalog, &cli.only, &cli.skip) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    if let Err(e) = reconcile(&mut cli) {
+        return usage_error(&e);
+    }
+    let ca_bundle = match std::env::var("AWS_CA_BUNDLE")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
+        Some(path) => match std::fs::read(&path) {
+            Ok(pem) => Some(pem),
+            Err(e) => return usage_error(&format!("AWS_CA_BUNDLE={path} cannot be read: {e}")),
+        },
+        None => None,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ecr-doctor: cannot start: {e}");
+            return 1;
+        }
+    };
+    let code = runtime.block_on(run(cli, catalog, selection, ca_bundle));
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    code
+}
+
+async fn run(
+    cli: Cli,
+    catalog: Arc<Catalog>,
+    selection: engine::Selection,
+    ca_bundle: Option<Vec<u8>>,
+) -> i32 {
+    let started_at = SystemTime::now();
+    let t0 = Instant::now();
+    let probe = match SdkProbe::load(SdkOptions {
+        region: cli.region.clone(),
+        profile: cli.profile.clone(),
+        timeout: cli.timeout,
+        ca_bundle,
+    })
+    .await
+    {
+        Ok(p) => p,
+        Err(e) => return usage_error(&e),
+    };
+    let region = crate::probes::AwsProbe::region(&probe).to_string();
+    if std::io::stderr().is_terminal() && cli.output == Output::Table {
+        eprintln!(
+            "ecr-doctor: running {} checks in {region} (region from {}) …",
+            selection.run.len(),
+            probe.region_source
+        );
+    }
+    let ctx = Arc::new(Ctx {
+        opts: Options {
+            region: region.clone(),
+            registry: cli.registry.clone(),
+            vpc: cli.vpc.clone(),
+            subnet: cli.subnet.clone(),
+            image: cli.image.clone(),
+            dns_server: cli.dns_server,
+            role_arn: cli.role_arn.clone(),
+            timeout: cli.timeout,
+        },
+        aws: Arc::new(probe),
+        env: Arc::new(ProcessEnv),
+        now: SystemTime::now,
+        board: Board::default(),
+    });
+    let engine = Engine::new(catalog.clone(), implementations(), cli.timeout);
+    let results = engine.run(ctx.clone(), &selection).await;
+    let context = Context {
+        region: Some(region),
+        account: ctx.board.identity.get().map(|i| i.account.clone()),
+        registry: ctx.registry(),
+        vpc: cli.vpc.clone(),
+        subnet: cli.subnet.clone(),
+        image: cli.image.as_ref().map(|i| i.to_string()),
+    };
+    let report = Report::build(
+        &catalog,
+        &results,
+        context,
+        crate::checks::rfc3339(started_at),
+        t0.elapsed(),
+    );
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(110);
+    let text = match cli.output {
+        Output::Table => render::table::render(&report, use_color(cli.color), width),
+        Output::Json => render::json::render(&report),
+        Output::Markdown => render::markdown::render(&report),
+    };
+    print!("{}", crate::redact::apply(&text, cli.redact));
+    report.exit_code(cli.strict)
+}
+
+/// For docs and tests: the long help text.
+pub fn help_text() -> String {
+    Cli::command().render_long_help().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_args(args: &[&str]) -> Result<Cli, i32> {
+        parse(
+            std::iter::once("ecr-doctor")
+                .chain(args.iter().copied())
+                .map(Into::into),
+        )
+    }
+
+    #[test]
+    fn defaults() {
+        let c = parse_args(&[]).unwrap();
+        assert_eq!(c.timeout, Duration::from_secs(5));
+        assert_eq!(c.output, Output::Table);
+    }
+
+    #[test]
+    fn lists_and_bad_values() {
+        let c = parse_args(&[
+            "--only",
+            "token.get,env.proxy",
+            "--security-group",
+            "sg-1a2b3c4d",
+        ])
+        .unwrap();
+        assert_eq!(c.only, ["token.get", "env.proxy"]);
+        assert_eq!(parse_args(&["--vpc", "vpc_123"]).unwrap_err(), 2);
+        assert_eq!(parse_args(&["--timeout", "soon"]).unwrap_err(), 2);
+        assert_eq!(parse_args(&["--output", "xml"]).unwrap_err(), 2);
+    }
+
+    #[test]
+    fn region_follows_the_registry() {
+        let mut c =
+            parse_args(&["--registry", "123456789012.dkr.ecr.eu-west-1.amazonaws.com"]).unwrap();
+        reconcile(&mut c).unwrap();
+        assert_eq!(c.region.as_deref(), Some("eu-west-1"));
+        let mut c = parse_args(&[
+            "--region",
+            "us-east-1",
+            "--registry",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+        ])
+        .unwrap();
+        assert!(reconcile(&mut c).unwrap_err().contains("does not match"));
+        let mut c = parse_args(&[
+            "--image",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1",
+        ])
+        .unwrap();
+        reconcile(&mut c).unwrap();
+        assert_eq!(c.region.as_deref(), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn help_teaches() {
+        let h = help_text();
+        for s in ["--vpc", "--output", "Exit status", "Examples", "read-only"] {
+            assert!(h.contains(s), "{s}");
+        }
+    }
+}

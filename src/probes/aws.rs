@@ -1,0 +1,524 @@
+//! The AWS SDK behind [`AwsProbe`]: one HTTP client (rustls on aws-lc, the system roots plus
+//! `AWS_CA_BUNDLE`, proxies from the environment), timeouts and a single attempt from
+//! `--timeout`, and a credential chain walked provider by provider so that the report can
+//! say which one answered.
+
+use super::{
+    ApiError, ApiFailure, AuthorizationData, AwsProbe, CallerIdentity, CredentialFailure,
+    CredentialInfo, Exchange, Secret,
+};
+use aws_config::environment::region::EnvironmentVariableRegionProvider;
+use aws_config::imds::region::ImdsRegionProvider;
+use aws_config::meta::region::ProvideRegion;
+use aws_config::profile::region::ProfileFileRegionProvider;
+use aws_config::provider_config::ProviderConfig;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+use aws_smithy_http_client::{Builder as HttpBuilder, Connector};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use futures::future::{BoxFuture, FutureExt};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::sync::OnceCell;
+
+#[derive(Debug, Clone)]
+pub struct SdkOptions {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub timeout: Duration,
+    /// PEM bundle from `AWS_CA_BUNDLE`, added to the system roots.
+    pub ca_bundle: Option<Vec<u8>>,
+}
+
+pub struct SdkProbe {
+    config: SdkConfig,
+    region: String,
+    /// Where the region came from: flag, environment, profile or instance metadata.
+    pub region_source: String,
+    opts: SdkOptions,
+    http: SharedHttpClient,
+    creds: OnceCell<Result<(Credentials, CredentialInfo), CredentialFailure>>,
+    identity: OnceCell<Result<CallerIdentity, ApiError>>,
+}
+
+/// The one HTTP client of every SDK call: rustls with aws-lc, system roots plus the
+/// `AWS_CA_BUNDLE` certificates, `HTTPS_PROXY`/`NO_PROXY` honoured.
+pub fn http_client(ca_bundle: Option<&[u8]>) -> Result<SharedHttpClient, String> {
+    let mut trust = TrustStore::default();
+    if let Some(pem) = ca_bundle {
+        trust = trust.with_pem_certificate(pem.to_vec());
+    }
+    let ctx = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .map_err(|e| format!("TLS setup failed: {e}"))?;
+    Ok(
+        HttpBuilder::new().build_with_connector_fn(move |settings, components| {
+            let mut b = Connector::builder();
+            b.set_connector_settings(settings.cloned());
+            if let Some(c) = components {
+                b.set_sleep_impl(c.sleep_impl());
+            }
+            b.proxy_config(ProxyConfig::from_env())
+                .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+                .tls_context(ctx.clone())
+                .build()
+        }),
+    )
+}
+
+fn timeouts(t: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(t)
+        .read_timeout(t)
+        .operation_attempt_timeout(t)
+        .operation_timeout(t)
+        .build()
+}
+
+impl SdkProbe {
+    pub async fn load(opts: SdkOptions) -> Result<SdkProbe, String> {
+        let http = http_client(opts.ca_bundle.as_deref())?;
+        let base = ProviderConfig::default()
+            .with_http_client(http.clone())
+            .with_timeout_config(timeouts(opts.timeout))
+            .with_retry_config(RetryConfig::standard().with_max_attempts(1));
+        let (region, region_source) = match &opts.region {
+            Some(r) => (r.clone(), "--region".to_string()),
+            None => resolve_region(&opts, &base).await.ok_or_else(|| {
+                "no AWS region: pass --region, set AWS_REGION, or set region in the profile"
+                    .to_string()
+            })?,
+        };
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http.clone())
+            .timeout_config(timeouts(opts.timeout))
+            .retry_config(RetryConfig::standard().with_max_attempts(1))
+            .region(Region::new(region.clone()));
+        if let Some(p) = &opts.profile {
+            loader = loader.profile_name(p);
+        }
+        let config = loader.load().await;
+        Ok(SdkProbe {
+            config,
+            region,
+            region_source,
+            opts,
+            http,
+            creds: OnceCell::new(),
+            identity: OnceCell::new(),
+        })
+    }
+
+    fn provider_config(&self) -> ProviderConfig {
+        ProviderConfig::default()
+            .with_region(Some(Region::new(self.region.clone())))
+            .with_http_client(self.http.clone())
+            .with_timeout_config(timeouts(self.opts.timeout))
+            .with_retry_config(RetryConfig::standard().with_max_attempts(1))
+    }
+
+    fn profile_name(&self) -> String {
+        self.opts
+            .profile
+            .clone()
+            .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()))
+            .unwrap_or_else(|| "default".to_string())
+    }
+
+    async fn load_credentials(&self) -> Result<(Credentials, CredentialInfo), CredentialFailure> {
+        use aws_config::ecs::EcsCredentialsProvider;
+        use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
+        use aws_config::imds::credentials::ImdsCredentialsProvider;
+        use aws_config::profile::ProfileFileCredentialsProvider;
+        use aws_config::web_identity_token::WebIdentityTokenCredentialsProvider;
+
+        let conf = self.provider_config();
+        let profile = self.profile_name();
+        let imds = bounded_imds(&conf, self.opts.timeout);
+        let chain: Vec<(&str, String, SharedCredentialsProvider)> = vec![
+            (
+                "environment",
+                "environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)".to_string(),
+                SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()),
+            ),
+            (
+                "profile",
+                format!("profile '{profile}' (~/.aws/config, ~/.aws/credentials)"),
+                SharedCredentialsProvider::new(
+                    ProfileFileCredentialsProvider::builder()
+                        .configure(&conf)
+                        .profile_name(&profile)
+                        .build(),
+                ),
+            ),
+            (
+                "web-identity",
+                "web identity token (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)".to_string(),
+                SharedCredentialsProvider::new(
+                    WebIdentityTokenCredentialsProvider::builder()
+                        .configure(&conf)
+                        .build(),
+                ),
+            ),
+            (
+                "container",
+                "ECS/EKS container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, AWS_CONTAINER_CREDENTIALS_FULL_URI)".to_string(),
+                SharedCredentialsProvider::new(EcsCredentialsProvider::builder().configure(&conf).build()),
+            ),
+            (
+                "instance-metadata",
+                "EC2 instance metadata (IMDSv2)".to_string(),
+                SharedCredentialsProvider::new(
+                    ImdsCredentialsProvider::builder()
+                        .configure(&conf)
+                        .imds_client(imds)
+                        .build(),
+                ),
+            ),
+        ];
+        let mut tried = Vec::new();
+        let bound = self.opts.timeout * 3;
+        for (source, label, provider) in chain {
+            match tokio::time::timeout(bound, provider.provide_credentials()).await {
+                Ok(Ok(creds)) => {
+                    let info = CredentialInfo {
+                        source: source.to_string(),
+                        provider_name: provider_name(&creds),
+                        access_key_id: creds.access_key_id().to_string(),
+                        has_session_token: creds.session_token().is_some(),
+                        expiry: creds.expiry(),
+                        profile: (source == "profile").then(|| profile.clone()),
+                        tried,
+                    };
+                    Secret::new(creds.secret_access_key());
+                    if let Some(t) = creds.session_token() {
+                        Secret::new(t);
+                    }
+                    return Ok((creds, info));
+                }
+                Ok(Err(e @ CredentialsError::CredentialsNotLoaded(_))) => {
+                    let why = DisplayErrorContext(&e).to_string();
+                    tried.push(format!("{label}: {}", short_reason(&why)));
+                }
+                Ok(Err(e)) => {
+                    return Err(CredentialFailure::ProviderFailed {
+                        source: source.to_string(),
+                        detail: DisplayErrorContext(&e).to_string(),
+                        tried,
+                    })
+                }
+                Err(_) => {
+                    return Err(CredentialFailure::TimedOut {
+                        source: source.to_string(),
+                        detail: format!("{label} did not answer within {bound:?}"),
+                    })
+                }
+            }
+        }
+        Err(CredentialFailure::NotFound { tried })
+    }
+
+    async fn call_config(&self) -> Result<SdkConfig, ApiError> {
+        match self.creds.get_or_init(|| self.load_credentials()).await {
+            Ok((creds, _)) => Ok(self
+                .config
+                .to_builder()
+                .credentials_provider(SharedCredentialsProvider::new(creds.clone()))
+                .build()),
+            Err(_) => Err(ApiError {
+                failure: ApiFailure::Other {
+                    detail: "no credentials".to_string(),
+                },
+                exchange: Exchange::default(),
+            }),
+        }
+    }
+}
+
+async fn resolve_region(opts: &SdkOptions, base: &ProviderConfig) -> Option<(String, String)> {
+    if let Some(r) = EnvironmentVariableRegionProvider::new().region().await {
+        return Some((r.to_string(), "environment (AWS_REGION)".to_string()));
+    }
+    let mut profile = ProfileFileRegionProvider::builder().configure(base);
+    if let Some(p) = &opts.profile {
+        profile = profile.profile_name(p);
+    }
+    if let Some(r) = profile.build().region().await {
+        return Some((r.to_string(), "profile".to_string()));
+    }
+    let imds = ImdsRegionProvider::builder()
+        .configure(base)
+        .imds_client(bounded_imds(base, opts.timeout))
+        .build();
+    imds.region()
+        .await
+        .map(|r| (r.to_string(), "EC2 instance metadata".to_string()))
+}
+
+/// An IMDS client that gives up quickly on machines that are not EC2 instances.
+fn bounded_imds(conf: &ProviderConfig, t: Duration) -> aws_config::imds::Client {
+    aws_config::imds::Client::builder()
+        .configure(conf)
+        .max_attempts(1)
+        .connect_timeout(t.min(Duration::from_secs(1)))
+        .read_timeout(t)
+        .build()
+}
+
+/// The SDK keeps the provider name private; its Debug output shows it.
+fn provider_name(creds: &Credentials) -> String {
+    let dbg = format!("{creds:?}");
+    dbg.split_once("provider_name: \"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(name, _)| name.to_string())
+        .unwrap_or_default()
+}
+
+fn short_reason(s: &str) -> String {
+    let s = s.trim();
+    let s = s
+        .strip_prefix("the credential provider was not enabled: ")
+        .unwrap_or(s);
+    s.split(" (CredentialsNotLoaded")
+        .next()
+        .unwrap_or(s)
+        .to_string()
+}
+
+/// Records what the HTTP exchange of one call showed.
+#[derive(Debug, Clone, Default)]
+struct Capture(Arc<Mutex<Exchange>>);
+
+impl Capture {
+    fn get(&self) -> Exchange {
+        self.0.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+}
+
+impl Intercept for Capture {
+    fn name(&self) -> &'static str {
+        "ecr-doctor-capture"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let host = url::Url::parse(context.request().uri()).ok().and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_string(),
+            })
+        });
+        if let Ok(mut e) = self.0.lock() {
+            e.endpoint = host;
+            e.sent_at = Some(SystemTime::now());
+        }
+        Ok(())
+    }
+
+    fn read_after_transmit(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let resp = context.response();
+        if let Ok(mut e) = self.0.lock() {
+            e.received_at = Some(SystemTime::now());
+            e.status = Some(resp.status().as_u16());
+            e.server_date = resp
+                .headers()
+                .get("date")
+                .and_then(|d| httpdate::parse_http_date(d).ok());
+        }
+        Ok(())
+    }
+}
+
+/// Turns any SDK error into an [`ApiError`]. When the SDK could not parse the error body
+/// (e.g. an XML body where JSON was expected), the code and message are read from the raw
+/// body, and the HTTP status is always kept.
+pub fn classify<E>(err: &SdkError<E, HttpResponse>, exchange: Exchange) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let detail = one_line(&DisplayErrorContext(err).to_string());
+    let from_raw = |raw: &HttpResponse, code: Option<&str>, message: Option<&str>| {
+        let (bc, bm) = sniff_error_body(raw.body().bytes().unwrap_or_default());
+        ApiFailure::Service {
+            status: raw.status().as_u16(),
+            code: code.map(str::to_string).or(bc),
+            message: message.map(str::to_string).or(bm),
+        }
+    };
+    let failure = match err {
+        SdkError::ServiceError(se) => from_raw(se.raw(), se.err().code(), se.err().message()),
+        SdkError::ResponseError(re) => from_raw(re.raw(), None, None),
+        SdkError::TimeoutError(_) => ApiFailure::Timeout { detail },
+        SdkError::DispatchFailure(df) if df.is_timeout() => ApiFailure::Timeout { detail },
+        SdkError::DispatchFailure(_) => ApiFailure::Unreachable { detail },
+        _ => ApiFailure::Other { detail },
+    };
+    ApiError { failure, exchange }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Reads an AWS error code and message from an XML (`<Code>`, `<Message>`) or JSON
+/// (`__type`, `code`, `message`) error body.
+pub fn sniff_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
+    let text = String::from_utf8_lossy(body);
+    let xml = |tag: &str| {
+        let open = format!("<{tag}>");
+        let close = format!("</{tag}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&close)? + start;
+        Some(text[start..end].trim().to_string()).filter(|s| !s.is_empty())
+    };
+    if let (Some(c), m) = (xml("Code"), xml("Message")) {
+        return (Some(c), m);
+    }
+    if let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(&text) {
+        let get = |keys: &[&str]| {
+            keys.iter()
+                .find_map(|k| o.get(*k).and_then(|v| v.as_str()).map(str::to_string))
+        };
+        let code = get(&["__type", "code", "Code"])
+            .map(|c| {
+                c.rsplit('#')
+                    .next()
+                    .unwrap_or(&c)
+                    .split(':')
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .filter(|c| !c.is_empty());
+        return (code, get(&["message", "Message"]));
+    }
+    (None, xml("Message"))
+}
+
+impl AwsProbe for SdkProbe {
+    fn region(&self) -> &str {
+        &self.region
+    }
+
+    fn credentials(&self) -> BoxFuture<'_, Result<CredentialInfo, CredentialFailure>> {
+        async move {
+            self.creds
+                .get_or_init(|| self.load_credentials())
+                .await
+                .clone()
+                .map(|(_, info)| info)
+        }
+        .boxed()
+    }
+
+    fn caller_identity(&self) -> BoxFuture<'_, Result<CallerIdentity, ApiError>> {
+        async move {
+            self.identity
+                .get_or_init(|| async {
+                    let conf = self.call_config().await?;
+                    let sts = aws_sdk_sts::Client::new(&conf);
+                    let cap = Capture::default();
+                    let res = sts
+                        .get_caller_identity()
+                        .customize()
+                        .interceptor(cap.clone())
+                        .send()
+                        .await;
+                    match res {
+                        Ok(out) => Ok(CallerIdentity {
+                            account: out.account().unwrap_or_default().to_string(),
+                            arn: out.arn().unwrap_or_default().to_string(),
+                            user_id: out.user_id().unwrap_or_default().to_string(),
+                            exchange: cap.get(),
+                        }),
+                        Err(e) => Err(classify(&e, cap.get())),
+                    }
+                })
+                .await
+                .clone()
+        }
+        .boxed()
+    }
+
+    fn authorization_token(
+        &self,
+        registry_id: Option<String>,
+    ) -> BoxFuture<'_, Result<AuthorizationData, ApiError>> {
+        async move {
+            let conf = self.call_config().await?;
+            let ecr = aws_sdk_ecr::Client::new(&conf);
+            let cap = Capture::default();
+            #[allow(deprecated)]
+            let req = ecr
+                .get_authorization_token()
+                .set_registry_ids(registry_id.map(|r| vec![r]));
+            let out = req
+                .customize()
+                .interceptor(cap.clone())
+                .send()
+                .await
+                .map_err(|e| classify(&e, cap.get()))?;
+            let data = out.authorization_data().first().ok_or_else(|| ApiError {
+                failure: ApiFailure::Other {
+                    detail: "GetAuthorizationToken answered without authorizationData".into(),
+                },
+                exchange: cap.get(),
+            })?;
+            Ok(AuthorizationData {
+                token: Secret::new(data.authorization_token().unwrap_or_default()),
+                expires_at: data
+                    .expires_at()
+                    .and_then(|d| SystemTime::try_from(*d).ok()),
+                proxy_endpoint: data.proxy_endpoint().map(str::to_string),
+                exchange: cap.get(),
+            })
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_xml_and_json_error_bodies() {
+        let xml = br#"<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error></ErrorResponse>"#;
+        let (c, m) = sniff_error_body(xml);
+        assert_eq!(c.as_deref(), Some("InvalidClientTokenId"));
+        assert!(m.unwrap().contains("security token"));
+        let json =
+            br#"{"__type":"com.amazonaws.ecr#AccessDeniedException","message":"not authorized"}"#;
+        let (c, m) = sniff_error_body(json);
+        assert_eq!(c.as_deref(), Some("AccessDeniedException"));
+        assert_eq!(m.as_deref(), Some("not authorized"));
+        assert_eq!(sniff_error_body(b"<html>oops</html>"), (None, None));
+    }
+}

@@ -1,0 +1,173 @@
+//! The only code that talks to the world. Checks see these traits, so they are unit-tested
+//! with fakes and no network.
+
+pub mod aws;
+pub mod env;
+
+use futures::future::BoxFuture;
+use std::time::SystemTime;
+
+/// A secret value (ECR token, password). Its Debug never shows it, and every secret is
+/// registered with [`crate::redact`] so that no output format can ever print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        let value = value.into();
+        crate::redact::register_secret(&value);
+        Secret(value)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Which provider of the standard chain supplied credentials, and what they are (never the
+/// secret parts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialInfo {
+    /// One of: environment, profile, web-identity, container, instance-metadata.
+    pub source: String,
+    /// The SDK's name for the provider that produced the credentials (e.g. `SSO`,
+    /// `ProfileFile`, `AssumeRoleProvider`, `IMDSv2`).
+    pub provider_name: String,
+    pub access_key_id: String,
+    pub has_session_token: bool,
+    pub expiry: Option<SystemTime>,
+    /// Profile used by the profile provider.
+    pub profile: Option<String>,
+    /// Providers tried before this one.
+    pub tried: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CredentialFailure {
+    /// No provider had credentials; `tried` lists them with why each said no.
+    NotFound { tried: Vec<String> },
+    /// A provider was configured but failed (SSO session expired, bad profile, IMDS error...).
+    ProviderFailed {
+        source: String,
+        detail: String,
+        tried: Vec<String>,
+    },
+    /// A provider did not answer in time.
+    TimedOut { source: String, detail: String },
+}
+
+/// What an API call's HTTP exchange showed, success or not.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Exchange {
+    /// Host the request went to (as the SDK resolved the endpoint).
+    pub endpoint: Option<String>,
+    pub status: Option<u16>,
+    /// The server's `Date` header.
+    pub server_date: Option<SystemTime>,
+    /// Local clock when the request was sent and the response headers arrived.
+    pub sent_at: Option<SystemTime>,
+    pub received_at: Option<SystemTime>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiFailure {
+    /// The service answered with an error. `code`/`message` come from the SDK or, when it
+    /// could not parse the body, from the raw body.
+    Service {
+        status: u16,
+        code: Option<String>,
+        message: Option<String>,
+    },
+    /// No answer within the time bound.
+    Timeout { detail: String },
+    /// Could not connect (DNS, refused, TLS...).
+    Unreachable { detail: String },
+    /// Anything else (e.g. a response that could not be read).
+    Other { detail: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub failure: ApiFailure,
+    pub exchange: Exchange,
+}
+
+impl ApiError {
+    pub fn code(&self) -> Option<&str> {
+        match &self.failure {
+            ApiFailure::Service { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match &self.failure {
+            ApiFailure::Service { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// One line for a report: `HTTP 403 AccessDenied: <message>` or the transport error.
+    pub fn summary(&self) -> String {
+        match &self.failure {
+            ApiFailure::Service {
+                status,
+                code,
+                message,
+            } => {
+                let mut s = format!("HTTP {status}");
+                if let Some(c) = code {
+                    s.push_str(&format!(" {c}"));
+                }
+                match message {
+                    Some(m) if !m.is_empty() => s.push_str(&format!(": {m}")),
+                    _ => s.push_str(" (the response carried no error message)"),
+                }
+                s
+            }
+            ApiFailure::Timeout { detail } => format!("no answer in time: {detail}"),
+            ApiFailure::Unreachable { detail } => format!("could not connect: {detail}"),
+            ApiFailure::Other { detail } => detail.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+    pub user_id: String,
+    pub exchange: Exchange,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorizationData {
+    /// base64 of `AWS:<password>`.
+    pub token: Secret,
+    pub expires_at: Option<SystemTime>,
+    pub proxy_endpoint: Option<String>,
+    pub exchange: Exchange,
+}
+
+/// AWS API calls. Implementations memoise `credentials` and `caller_identity`, so that
+/// several checks can read the same answer.
+pub trait AwsProbe: Send + Sync {
+    fn region(&self) -> &str;
+    fn credentials(&self) -> BoxFuture<'_, Result<CredentialInfo, CredentialFailure>>;
+    fn caller_identity(&self) -> BoxFuture<'_, Result<CallerIdentity, ApiError>>;
+    /// `ecr:GetAuthorizationToken`; `registry_id` only for another account's registry.
+    fn authorization_token(
+        &self,
+        registry_id: Option<String>,
+    ) -> BoxFuture<'_, Result<AuthorizationData, ApiError>>;
+}
+
+/// The process environment (and, later, files).
+pub trait EnvProbe: Send + Sync {
+    fn var(&self, name: &str) -> Option<String>;
+}

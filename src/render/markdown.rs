@@ -1,0 +1,72 @@
+//! `--output markdown`: for pasting into tickets and pull requests.
+
+use super::{context_line, status_label, summary_line, Report};
+use crate::catalog::Severity;
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn render(report: &Report) -> String {
+    let mut out = format!(
+        "# ecr-doctor report\n\necr-doctor {} · {}\n\n| Status | Check | Result |\n|---|---|---|\n",
+        report.tool.version,
+        context_line(&report.context)
+    );
+    for c in &report.checks {
+        out.push_str(&format!(
+            "| {} | `{}` | {} |\n",
+            status_label(c.status),
+            c.id,
+            cell(&c.message)
+        ));
+    }
+    let todo: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| matches!(c.status, Severity::Warn | Severity::Fail | Severity::Error))
+        .collect();
+    if !todo.is_empty() {
+        out.push_str("\n## What to do\n");
+        for c in todo {
+            let code = c
+                .code
+                .as_deref()
+                .map(|x| format!(" (`{x}`)"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "\n### {} `{}`{code}\n\n{}\n",
+                status_label(c.status),
+                c.id,
+                c.message
+            ));
+            if let Some(r) = &c.remediation {
+                out.push_str(&format!("\n{}\n", r.text));
+                if !r.commands.is_empty() {
+                    out.push_str("\n```sh\n");
+                    for cmd in &r.commands {
+                        out.push_str(cmd);
+                        out.push('\n');
+                    }
+                    out.push_str("```\n");
+                }
+            }
+            if let Some(d) = &c.docs_url {
+                out.push_str(&format!("\nDocs: {d}\n"));
+            }
+        }
+    }
+    out.push_str(&format!("\n{}\n", summary_line(report)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn markdown_has_table_and_code_blocks() {
+        let m = super::render(&crate::render::tests::sample());
+        assert!(m.starts_with("# ecr-doctor report"));
+        assert!(m.contains("| FAIL | `token.get` |"));
+        assert!(m.contains("```sh\naws iam put-user-policy"));
+    }
+}

@@ -1,0 +1,356 @@
+//! Turns engine results into a [`Report`] (the JSON contract) and renders it. Every format
+//! renders from the same [`Report`], so they always agree.
+
+pub mod json;
+pub mod markdown;
+pub mod table;
+
+use crate::catalog::{fill, unresolved, Catalog, Severity};
+use crate::engine::{CheckResult, EngineNote};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub context: Context,
+    pub summary: Summary,
+    pub checks: Vec<CheckEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Context {
+    pub region: Option<String>,
+    pub account: Option<String>,
+    pub registry: Option<String>,
+    pub vpc: Option<String>,
+    pub subnet: Option<String>,
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub pass: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub skip: usize,
+    pub error: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Remediation {
+    pub text: String,
+    pub commands: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckEntry {
+    pub id: String,
+    pub title: String,
+    pub status: Severity,
+    pub code: Option<String>,
+    pub message: String,
+    pub remediation: Option<Remediation>,
+    pub docs_url: Option<String>,
+    pub skipped_because: Vec<String>,
+    pub duration_ms: u64,
+    pub facts: Map<String, Value>,
+}
+
+impl Report {
+    pub fn build(
+        catalog: &Catalog,
+        results: &[CheckResult],
+        context: Context,
+        started_at: String,
+        duration: Duration,
+    ) -> Report {
+        let mut vars = Map::new();
+        for (k, v) in [
+            ("region", &context.region),
+            ("account", &context.account),
+            ("registry", &context.registry),
+            ("vpc", &context.vpc),
+            ("subnet", &context.subnet),
+            ("image", &context.image),
+        ] {
+            if let Some(v) = v {
+                vars.insert(k.to_string(), Value::String(v.clone()));
+            }
+        }
+        let mut summary = Summary::default();
+        let checks = results
+            .iter()
+            .map(|r| {
+                match r.status {
+                    Severity::Pass => summary.pass += 1,
+                    Severity::Warn => summary.warn += 1,
+                    Severity::Fail => summary.fail += 1,
+                    Severity::Skip => summary.skip += 1,
+                    Severity::Error => summary.error += 1,
+                }
+                entry(catalog, r, &vars)
+            })
+            .collect();
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "ecr-doctor".to_string(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+            },
+            started_at,
+            duration_ms: duration.as_millis() as u64,
+            context,
+            summary,
+            checks,
+        }
+    }
+
+    /// 0 nothing failed; 1 a fail or error (with `strict`, also a warn).
+    pub fn exit_code(&self, strict: bool) -> i32 {
+        let s = &self.summary;
+        if s.fail + s.error > 0 || (strict && s.warn > 0) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+fn entry(catalog: &Catalog, r: &CheckResult, context_vars: &Map<String, Value>) -> CheckEntry {
+    let spec = catalog.get(&r.id);
+    let mut vars = context_vars.clone();
+    vars.extend(r.facts.clone());
+    let code_spec = spec.and_then(|s| r.code.as_ref().and_then(|c| s.codes.get(c)));
+    let message = match (&r.note, code_spec) {
+        (Some(note), _) => note_message(note, &r.skipped_because),
+        (None, Some(c)) => fill(&c.message, &vars),
+        (None, None) => "no result".to_string(),
+    };
+    let remediation = code_spec.filter(|_| r.note.is_none()).and_then(|c| {
+        c.remediation.as_ref().map(|text| Remediation {
+            text: fill(text, &vars),
+            // a command that cannot be filled completely is left out rather than shown broken
+            commands: c
+                .commands
+                .iter()
+                .filter(|cmd| unresolved(cmd, &vars).is_empty())
+                .map(|cmd| fill(cmd, &vars))
+                .collect(),
+        })
+    });
+    let docs_url = code_spec
+        .and_then(|c| c.docs_url.clone())
+        .or_else(|| spec.and_then(|s| s.docs_url.clone()));
+    CheckEntry {
+        id: r.id.clone(),
+        title: spec.map(|s| s.title.clone()).unwrap_or_default(),
+        status: r.status,
+        code: r.code.clone(),
+        message,
+        remediation,
+        docs_url,
+        skipped_because: r.skipped_because.clone(),
+        duration_ms: r.duration.as_millis() as u64,
+        facts: r.facts.clone(),
+    }
+}
+
+fn note_message(note: &EngineNote, because: &[String]) -> String {
+    match note {
+        EngineNote::SkippedByUser => "Skipped: named in --skip".to_string(),
+        EngineNote::DependencyNotPassed => {
+            format!("Skipped: needs {} to pass first", because.join(", "))
+        }
+        EngineNote::Crashed(msg) => {
+            format!("The check crashed ({msg}); this is a bug in ecr-doctor, please report it")
+        }
+        EngineNote::TimedOut(d) => format!(
+            "The check did not finish within {} s; raise --timeout if the network is slow",
+            d.as_secs_f64()
+        ),
+        EngineNote::UnknownCode(code) => {
+            format!("Internal: the check returned code '{code}', which the catalog does not define")
+        }
+        EngineNote::NotImplemented => "Internal: this check has no implementation".to_string(),
+    }
+}
+
+pub fn status_label(s: Severity) -> &'static str {
+    match s {
+        Severity::Pass => "PASS",
+        Severity::Warn => "WARN",
+        Severity::Fail => "FAIL",
+        Severity::Skip => "SKIP",
+        Severity::Error => "ERROR",
+    }
+}
+
+/// `4 passed, 1 warning, ...` for the table and markdown footers.
+pub fn summary_line(r: &Report) -> String {
+    let s = &r.summary;
+    format!(
+        "{} passed, {} warned, {} failed, {} skipped, {} errors in {:.2} s",
+        s.pass,
+        s.warn,
+        s.fail,
+        s.skip,
+        s.error,
+        r.duration_ms as f64 / 1000.0
+    )
+}
+
+/// `region us-east-1 · account ... · registry ...`
+pub fn context_line(c: &Context) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [
+        ("region", &c.region),
+        ("account", &c.account),
+        ("registry", &c.registry),
+        ("vpc", &c.vpc),
+        ("subnet", &c.subnet),
+        ("image", &c.image),
+    ] {
+        if let Some(v) = v {
+            parts.push(format!("{k} {v}"));
+        }
+    }
+    parts.join(" · ")
+}
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+    use crate::engine::CheckResult;
+
+    pub fn sample() -> Report {
+        let cat = Catalog::embedded();
+        let results = vec![
+            CheckResult {
+                id: "identity.caller".into(),
+                status: Severity::Pass,
+                code: Some("ok".into()),
+                facts: serde_json::json!({"arn": "arn:aws:iam::123456789012:user/me", "account": "123456789012"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+                skipped_because: vec![],
+                note: None,
+                duration: Duration::from_millis(12),
+            },
+            CheckResult {
+                id: "token.get".into(),
+                status: Severity::Fail,
+                code: Some("access-denied".into()),
+                facts: serde_json::json!({"arn": "arn:aws:iam::123456789012:user/me", "error": "HTTP 403 AccessDenied: no", "iam_kind": "user", "iam_name": "me"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+                skipped_because: vec![],
+                note: None,
+                duration: Duration::from_millis(20),
+            },
+            CheckResult {
+                id: "env.proxy".into(),
+                status: Severity::Skip,
+                code: None,
+                facts: Map::new(),
+                skipped_because: vec!["token.get".into()],
+                note: Some(EngineNote::DependencyNotPassed),
+                duration: Duration::ZERO,
+            },
+        ];
+        let ctx = Context {
+            region: Some("us-east-1".into()),
+            account: Some("123456789012".into()),
+            registry: Some("123456789012.dkr.ecr.us-east-1.amazonaws.com".into()),
+            ..Default::default()
+        };
+        Report::build(
+            &cat,
+            &results,
+            ctx,
+            "2026-11-29T00:00:00Z".into(),
+            Duration::from_millis(40),
+        )
+    }
+
+    #[test]
+    fn builds_messages_remediation_and_summary() {
+        let r = sample();
+        assert_eq!(
+            r.summary,
+            Summary {
+                pass: 1,
+                warn: 0,
+                fail: 1,
+                skip: 1,
+                error: 0
+            }
+        );
+        assert_eq!(r.exit_code(false), 1);
+        assert!(r.checks[0]
+            .message
+            .contains("arn:aws:iam::123456789012:user/me"));
+        assert!(r.checks[0].remediation.is_none());
+        let rem = r.checks[1].remediation.as_ref().unwrap();
+        assert!(
+            rem.commands[0].starts_with("aws iam put-user-policy --user-name me "),
+            "{}",
+            rem.commands[0]
+        );
+        assert!(rem.commands[0]
+            .contains(r#"{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}"#));
+        assert_eq!(
+            r.checks[2].message,
+            "Skipped: needs token.get to pass first"
+        );
+    }
+
+    #[test]
+    fn unfillable_commands_are_dropped() {
+        let mut r = sample();
+        let cat = Catalog::embedded();
+        let mut res = CheckResult {
+            id: "token.get".into(),
+            status: Severity::Fail,
+            code: Some("access-denied".into()),
+            facts: serde_json::json!({"arn": "arn:aws:iam::123456789012:root", "error": "denied"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            skipped_because: vec![],
+            note: None,
+            duration: Duration::ZERO,
+        };
+        r.checks[1] = entry(&cat, &res, &Map::new());
+        assert!(r.checks[1]
+            .remediation
+            .as_ref()
+            .unwrap()
+            .commands
+            .is_empty());
+        res.status = Severity::Warn;
+        let warn_only = Report::build(
+            &cat,
+            &[res],
+            Context::default(),
+            String::new(),
+            Duration::ZERO,
+        );
+        assert_eq!(warn_only.exit_code(false), 0);
+        assert_eq!(warn_only.exit_code(true), 1);
+    }
+}
