@@ -147,6 +147,7 @@ mod tests {
     use crate::checks::{Identity, Options};
     use crate::probes::{ApiError, AuthorizationData};
 
+    #[allow(clippy::result_large_err)]
     fn token(user: &str, ttl: i64, proxy: &str) -> Result<AuthorizationData, ApiError> {
         let password = base64::engine::general_purpose::STANDARD.encode(
             r#"{"payload":"cGF5","datakey":"a2V5","version":"2","type":"DATA_KEY","expiration":1}"#,

@@ -107,6 +107,11 @@ impl SdkProbe {
                     .to_string()
             })?,
         };
+        if !crate::validate::is_region(&region) {
+            return Err(format!(
+                "'{region}' from {region_source} is not an AWS region (expected e.g. us-east-1)"
+            ));
+        }
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http.clone())
             .timeout_config(timeouts(opts.timeout))
@@ -254,15 +259,24 @@ impl SdkProbe {
 }
 
 async fn resolve_region(opts: &SdkOptions, base: &ProviderConfig) -> Option<(String, String)> {
-    if let Some(r) = EnvironmentVariableRegionProvider::new().region().await {
-        return Some((r.to_string(), "environment (AWS_REGION)".to_string()));
+    if let Some(r) = EnvironmentVariableRegionProvider::new()
+        .region()
+        .await
+        .filter(|r| !r.as_ref().is_empty())
+    {
+        return Some((r.to_string(), "the environment (AWS_REGION)".to_string()));
     }
     let mut profile = ProfileFileRegionProvider::builder().configure(base);
     if let Some(p) = &opts.profile {
         profile = profile.profile_name(p);
     }
-    if let Some(r) = profile.build().region().await {
-        return Some((r.to_string(), "profile".to_string()));
+    if let Some(r) = profile
+        .build()
+        .region()
+        .await
+        .filter(|r| !r.as_ref().is_empty())
+    {
+        return Some((r.to_string(), "the profile".to_string()));
     }
     let imds = ImdsRegionProvider::builder()
         .configure(base)

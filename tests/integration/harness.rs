@@ -1,0 +1,246 @@
+//! Starting lab servers and running the doctor in a controlled environment.
+
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn lab_python() -> PathBuf {
+    let py = repo().join("tests/lab/.venv/bin/python");
+    assert!(
+        py.exists(),
+        "the lab is not installed: run `tests/lab/lab.sh install` (scripts/test.sh does it)"
+    );
+    py
+}
+
+/// A moto server of the lab on a free loopback port, stopped on drop.
+pub struct Moto {
+    child: Child,
+    _dir: tempfile::TempDir,
+    pub ready: Value,
+}
+
+impl Moto {
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Moto {
+        let dir = tempfile::tempdir().unwrap();
+        let ready = dir.path().join("ready.json");
+        let mut cmd = Command::new(lab_python());
+        cmd.arg(repo().join("tests/lab/moto_lab.py"))
+            .args(["--port", "0", "--ready-file"])
+            .arg(&ready)
+            .args(args)
+            .env_remove("AWS_CA_BUNDLE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start moto_lab.py");
+        let start = Instant::now();
+        while !ready.exists() {
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut err = String::new();
+                child.stderr.take().unwrap().read_to_string(&mut err).ok();
+                panic!("moto_lab.py exited ({status}): {err}");
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "moto_lab.py not ready after 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let ready: Value = serde_json::from_str(&std::fs::read_to_string(&ready).unwrap()).unwrap();
+        Moto {
+            child,
+            _dir: dir,
+            ready,
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        self.ready["endpoint"].as_str().unwrap().to_string()
+    }
+
+    pub fn user(&self, name: &str) -> (String, String) {
+        let u = &self.ready["users"][name];
+        (
+            u["access_key_id"].as_str().unwrap().to_string(),
+            u["secret_access_key"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Environment of a client of this lab, signed in as `user`.
+    pub fn env_as(&self, user: &str) -> Vec<(String, String)> {
+        let (k, s) = self.user(user);
+        vec![
+            ("AWS_ENDPOINT_URL".into(), self.endpoint()),
+            ("AWS_ACCESS_KEY_ID".into(), k),
+            ("AWS_SECRET_ACCESS_KEY".into(), s),
+        ]
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// `(status, code)` of a check in the JSON report.
+    pub fn check(&self, id: &str) -> (String, Option<String>) {
+        let v = self.json();
+        let c = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no check {id} in:\n{}", self.stdout));
+        (
+            c["status"].as_str().unwrap().to_string(),
+            c["code"].as_str().map(str::to_string),
+        )
+    }
+
+    pub fn entry(&self, id: &str) -> Value {
+        self.json()["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+            .unwrap()
+    }
+
+    /// Every check that is not pass, as `id=status/code`.
+    pub fn not_passing(&self) -> Vec<String> {
+        self.json()["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] != "pass")
+            .map(|c| {
+                format!(
+                    "{}={}/{}",
+                    c["id"].as_str().unwrap(),
+                    c["status"].as_str().unwrap(),
+                    c["code"].as_str().unwrap_or("-")
+                )
+            })
+            .collect()
+    }
+}
+
+/// Runs the doctor with a clean environment: no real AWS config, no instance metadata
+/// (pointed at a closed loopback port), region us-east-1, plus `env`.
+pub fn doctor(env: &[(String, String)], args: &[&str]) -> Run {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-doctor"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_CONFIG_FILE", home.path().join("no-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.path().join("no-credentials"),
+        )
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1")
+        .env("AWS_REGION", "us-east-1")
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out: Output = cmd.output().expect("run ecr-doctor");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+    p.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// Validates a report against docs/report.schema.json with the lab's Python jsonschema.
+pub fn validate_schema(json: &str) {
+    let schema = repo().join("docs/report.schema.json");
+    let mut child = Command::new(lab_python())
+        .args([
+            "-c",
+            "import json,sys,jsonschema; s=json.load(open(sys.argv[1])); jsonschema.validate(json.load(sys.stdin), s, cls=jsonschema.Draft202012Validator)",
+        ])
+        .arg(&schema)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(json.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "report does not match the schema: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A loopback TCP server that answers every connection with `response` (or, when `None`,
+/// accepts and never answers). Runs until the test process ends.
+pub fn fake_server(response: Option<&'static str>) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in l.incoming().flatten() {
+            match response {
+                Some(r) => {
+                    let mut c = conn;
+                    let mut buf = [0u8; 65536];
+                    let _ = c.set_read_timeout(Some(Duration::from_millis(500)));
+                    let _ = c.read(&mut buf);
+                    let _ = c.write_all(r.as_bytes());
+                }
+                None => held.push(conn),
+            }
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A loopback port with nothing listening.
+pub fn closed_port() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    format!("http://{addr}")
+}

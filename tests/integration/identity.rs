@@ -1,0 +1,373 @@
+//! Credentials, identity, clock, token and proxy checks against the moto lab.
+
+use crate::harness::{closed_port, doctor, fake_server, pairs, validate_schema, Moto};
+
+const FIRST_FAMILY: [&str; 5] = [
+    "credentials.source",
+    "identity.caller",
+    "identity.clock-skew",
+    "token.get",
+    "env.proxy",
+];
+
+#[test]
+fn healthy_world_passes_and_json_matches_the_schema() {
+    let moto = Moto::start(&[], &[]);
+    let r = doctor(&moto.env_as("lab-healthy"), &["--output", "json"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    validate_schema(&r.stdout);
+    let v = r.json();
+    let ids: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, FIRST_FAMILY, "catalog order");
+    assert!(r.not_passing().is_empty(), "{:?}", r.not_passing());
+    assert_eq!(v["context"]["account"], "123456789012");
+    assert_eq!(
+        v["context"]["registry"],
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    );
+    let token = r.entry("token.get");
+    let hours = token["facts"]["hours_left"].as_f64().unwrap();
+    assert!((11.9..=12.0).contains(&hours), "{hours}");
+    assert_eq!(token["facts"]["user"], "AWS");
+    let creds = r.entry("credentials.source");
+    assert_eq!(creds["facts"]["source"], "environment variables");
+    assert_eq!(
+        r.entry("identity.caller")["facts"]["arn"],
+        "arn:aws:iam::123456789012:user/lab-healthy"
+    );
+
+    // the table and markdown say the same
+    let t = doctor(&moto.env_as("lab-healthy"), &["--color", "never"]);
+    assert_eq!(t.code, 0);
+    for id in FIRST_FAMILY {
+        assert!(
+            t.stdout.contains(id),
+            "{id} missing from table:\n{}",
+            t.stdout
+        );
+    }
+    assert!(
+        t.stdout
+            .contains("5 passed, 0 warned, 0 failed, 0 skipped, 0 errors"),
+        "{}",
+        t.stdout
+    );
+    assert!(!t.stdout.contains('\x1b'));
+    let m = doctor(&moto.env_as("lab-healthy"), &["--output", "markdown"]);
+    assert!(m.stdout.starts_with("# ecr-doctor report"));
+    assert_eq!(m.stdout.matches("| PASS |").count(), 5, "{}", m.stdout);
+}
+
+#[test]
+fn no_credentials_fails_and_skips_dependents() {
+    let moto = Moto::start(&[], &[]);
+    let env = pairs(&[("AWS_ENDPOINT_URL", &moto.endpoint())]);
+    let r = doctor(&env, &["--output", "json"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.check("credentials.source"),
+        ("fail".into(), Some("no-credentials".into()))
+    );
+    let c = r.entry("credentials.source");
+    let msg = c["message"].as_str().unwrap();
+    for provider in [
+        "environment variables",
+        "profile 'default'",
+        "web identity",
+        "container credentials",
+        "instance metadata",
+    ] {
+        assert!(msg.contains(provider), "{provider} not named in: {msg}");
+    }
+    assert!(!c["remediation"]["commands"].as_array().unwrap().is_empty());
+    for id in ["identity.caller", "identity.clock-skew", "token.get"] {
+        assert_eq!(r.check(id), ("skip".into(), None), "{id}");
+    }
+    assert_eq!(
+        r.entry("token.get")["skipped_because"][0],
+        "identity.caller"
+    );
+    assert_eq!(r.check("env.proxy").0, "pass");
+}
+
+#[test]
+fn unknown_access_key_is_invalid_credentials_with_status() {
+    let moto = Moto::start(&["--enforce-auth"], &[]);
+    let env = pairs(&[
+        ("AWS_ENDPOINT_URL", &moto.endpoint()),
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY",
+        ),
+    ]);
+    let r = doctor(&env, &["--output", "json"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.check("identity.caller"),
+        ("fail".into(), Some("invalid-credentials".into()))
+    );
+    let e = r.entry("identity.caller");
+    assert_eq!(e["facts"]["http_status"], 403);
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 403 InvalidClientTokenId"),
+        "{}",
+        e["message"]
+    );
+    assert_eq!(r.check("token.get").0, "skip");
+    assert_eq!(
+        r.not_passing(),
+        [
+            "identity.caller=fail/invalid-credentials",
+            "token.get=skip/-"
+        ]
+    );
+}
+
+#[test]
+fn token_denied_by_iam_names_the_fix() {
+    let moto = Moto::start(&["--enforce-auth"], &[]);
+    let r = doctor(&moto.env_as("lab-no-ecr-token"), &["--output", "json"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.not_passing(), ["token.get=fail/access-denied"]);
+    let e = r.entry("token.get");
+    assert!(e["message"]
+        .as_str()
+        .unwrap()
+        .contains("arn:aws:iam::123456789012:user/lab-no-ecr-token"));
+    assert!(e["remediation"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("\"Resource\": \"*\""));
+    let cmd = e["remediation"]["commands"][0].as_str().unwrap();
+    assert!(
+        cmd.starts_with("aws iam put-user-policy --user-name lab-no-ecr-token "),
+        "{cmd}"
+    );
+    // the healthy user of the same enforcing lab gets a token
+    let ok = doctor(&moto.env_as("lab-healthy"), &["--output", "json"]);
+    assert_eq!(ok.code, 0, "{:?}", ok.not_passing());
+}
+
+#[test]
+fn proxy_without_no_proxy_warns() {
+    let moto = Moto::start(&[], &[]);
+    let mut env = moto.env_as("lab-healthy");
+    // the proxy is a closed port: the lab itself stays reachable through NO_PROXY
+    env.extend(pairs(&[
+        ("HTTPS_PROXY", &closed_port()),
+        ("NO_PROXY", "127.0.0.1,localhost"),
+    ]));
+    let r = doctor(&env, &["--output", "json"]);
+    assert_eq!(r.code, 0, "a warning alone exits 0: {:?}", r.not_passing());
+    assert_eq!(r.not_passing(), ["env.proxy=warn/ecr-through-proxy"]);
+    let e = r.entry("env.proxy");
+    let hosts = e["facts"]["hosts_through_proxy"].as_array().unwrap();
+    assert_eq!(hosts.len(), 3, "{hosts:?}");
+    assert!(e["remediation"]["commands"][0].as_str().unwrap().contains(
+        "127.0.0.1,localhost,api.ecr.us-east-1.amazonaws.com,.dkr.ecr.us-east-1.amazonaws.com"
+    ));
+    let strict = doctor(&env, &["--output", "json", "--strict"]);
+    assert_eq!(strict.code, 1, "--strict fails on warnings");
+}
+
+#[test]
+fn clock_skew_is_measured_against_the_server_date() {
+    let moto = Moto::start(&["--clock-offset", "120"], &[]);
+    let r = doctor(&moto.env_as("lab-healthy"), &["--output", "json"]);
+    assert_eq!(r.not_passing(), ["identity.clock-skew=warn/clock-skew"]);
+    let skew = r.entry("identity.clock-skew")["facts"]["skew_abs_seconds"]
+        .as_i64()
+        .unwrap();
+    assert!((118..=122).contains(&skew), "{skew}");
+    let moto = Moto::start(&["--clock-offset", "-400"], &[]);
+    let r = doctor(&moto.env_as("lab-healthy"), &["--output", "json"]);
+    assert_eq!(
+        r.not_passing(),
+        ["identity.clock-skew=fail/clock-skew-over-5-minutes"]
+    );
+    assert_eq!(
+        r.entry("identity.clock-skew")["facts"]["direction"],
+        "ahead of"
+    );
+}
+
+#[test]
+fn expired_and_short_tokens() {
+    let moto = Moto::start(&[], &[("LAB_TOKEN_TTL_SECONDS", "-60")]);
+    let r = doctor(&moto.env_as("lab-healthy"), &["--output", "json"]);
+    assert_eq!(r.not_passing(), ["token.get=fail/expired"]);
+    let moto = Moto::start(&[], &[("LAB_TOKEN_TTL_SECONDS", "1800")]);
+    let r = doctor(&moto.env_as("lab-healthy"), &["--output", "json"]);
+    assert_eq!(r.not_passing(), ["token.get=warn/expires-soon"]);
+}
+
+#[test]
+fn registry_flag_sets_the_region_and_the_token_request() {
+    // no AWS_REGION: the region comes from --registry
+    let moto = Moto::start(&[], &[]);
+    let mut env = moto.env_as("lab-healthy");
+    env.push(("AWS_REGION".into(), String::new()));
+    let r = doctor(
+        &env,
+        &[
+            "--output",
+            "json",
+            "--registry",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+        ],
+    );
+    assert_eq!(r.code, 0, "{:?}", r.not_passing());
+    assert_eq!(r.json()["context"]["region"], "us-east-1");
+    // a registry of another account: GetAuthorizationToken is asked for that registry
+    let r = doctor(
+        &env,
+        &[
+            "--output",
+            "json",
+            "--registry",
+            "210987654321.dkr.ecr.us-east-1.amazonaws.com",
+        ],
+    );
+    let facts = r.entry("token.get")["facts"].clone();
+    assert_eq!(facts["registry_id"], "210987654321", "{facts}");
+}
+
+#[test]
+fn no_secret_in_any_output() {
+    let moto = Moto::start(&[], &[]);
+    let secret_key = moto.user("lab-healthy").1;
+    let mut env = moto.env_as("lab-healthy");
+    let session = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKENvalue0123456789abcdef";
+    env.push(("AWS_SESSION_TOKEN".into(), session.into()));
+    env.push((
+        "HTTPS_PROXY".into(),
+        "http://user:proxy-password-123@127.0.0.1:9".into(),
+    ));
+    env.push(("NO_PROXY".into(), "127.0.0.1".into()));
+    for args in [
+        &["--output", "json"][..],
+        &["--output", "markdown"],
+        &["--color", "always"],
+        &["--list-checks"],
+    ] {
+        let r = doctor(&env, args);
+        let all = format!("{}{}", r.stdout, r.stderr);
+        assert!(
+            !all.contains(&secret_key),
+            "secret key in output of {args:?}"
+        );
+        assert!(
+            !all.contains(session),
+            "session token in output of {args:?}"
+        );
+        assert!(
+            !all.contains("proxy-password-123"),
+            "proxy password in output of {args:?}"
+        );
+        // the ECR token is base64 of "AWS:" + base64 of a JSON object ('{"payload"...')
+        assert!(
+            !all.contains("QVdTOi"),
+            "authorization token in output of {args:?}"
+        );
+        assert!(
+            !all.contains("eyJwYXlsb2Fk"),
+            "token password in output of {args:?}"
+        );
+    }
+    let r = doctor(&env, &["--output", "json"]);
+    assert_eq!(
+        r.check("token.get").0,
+        "pass",
+        "the token was really fetched"
+    );
+}
+
+#[test]
+fn redact_masks_ids_in_every_format() {
+    let moto = Moto::start(&[], &[]);
+    let env = moto.env_as("lab-healthy");
+    let key = moto.user("lab-healthy").0;
+    for args in [
+        &["--output", "json", "--redact"][..],
+        &["--output", "markdown", "--redact"],
+        &["--redact", "--color", "never"],
+    ] {
+        let r = doctor(&env, args);
+        assert!(
+            !r.stdout.contains("123456789012"),
+            "account id in {args:?}:\n{}",
+            r.stdout
+        );
+        assert!(!r.stdout.contains(&key), "access key id in {args:?}");
+        assert!(!r.stdout.contains("127.0.0.1"), "IP address in {args:?}");
+        assert!(r.stdout.contains("<account>"), "{}", r.stdout);
+    }
+    let r = doctor(&env, &["--output", "json", "--redact"]);
+    validate_schema(&r.stdout);
+}
+
+#[test]
+fn unreachable_endpoint_fails_cleanly() {
+    let mut env = pairs(&[
+        ("AWS_ENDPOINT_URL", &closed_port()),
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY",
+        ),
+    ]);
+    let r = doctor(&env, &["--output", "json", "--timeout", "1s"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.check("identity.caller"),
+        ("fail".into(), Some("unreachable".into()))
+    );
+    assert_eq!(
+        r.check("identity.clock-skew"),
+        ("skip".into(), Some("no-server-date".into()))
+    );
+    // a server that accepts and never answers: bounded by --timeout, not a hang
+    env[0].1 = fake_server(None);
+    let r = doctor(&env, &["--output", "json", "--timeout", "500ms"]);
+    assert_eq!(
+        r.check("identity.caller"),
+        ("fail".into(), Some("unreachable".into()))
+    );
+    let msg = r.entry("identity.caller")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("no answer in time"), "{msg}");
+}
+
+#[test]
+fn unparseable_error_body_still_gives_the_status() {
+    let env = pairs(&[
+        ("AWS_ENDPOINT_URL", &fake_server(Some(
+            "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: 31\r\nDate: Sun, 29 Nov 2026 10:00:00 GMT\r\nConnection: close\r\n\r\n<html>upstream is down</html>\r\n",
+        ))),
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"),
+    ]);
+    let r = doctor(&env, &["--output", "json"]);
+    assert_eq!(
+        r.check("identity.caller"),
+        ("fail".into(), Some("api-error".into()))
+    );
+    let e = r.entry("identity.caller");
+    assert_eq!(e["facts"]["http_status"], 502);
+    assert!(
+        e["message"].as_str().unwrap().contains("HTTP 502"),
+        "{}",
+        e["message"]
+    );
+}

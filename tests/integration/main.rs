@@ -1,0 +1,6 @@
+//! The one integration-test binary: runs the built `ecr-doctor` against the lab
+//! (tests/lab) and checks flags and exit codes.
+
+mod cli;
+mod harness;
+mod identity;
