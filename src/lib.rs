@@ -10,6 +10,7 @@ pub mod cli;
 pub mod docs;
 pub mod ecr;
 pub mod engine;
+pub mod policy;
 pub mod probes;
 pub mod redact;
 pub mod render;
