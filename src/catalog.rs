@@ -45,6 +45,9 @@ pub struct CodeSpec {
     /// Overrides the check's docs link for this code.
     #[serde(default)]
     pub docs_url: Option<String>,
+    /// For `skip` codes: the short reason shown on the checks that depend on this one.
+    #[serde(default)]
+    pub skip_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

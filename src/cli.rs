@@ -292,6 +292,7 @@ async fn run(
             registry: cli.registry.clone(),
             vpc: cli.vpc.clone(),
             subnet: cli.subnet.clone(),
+            security_groups: cli.security_groups.clone(),
             image: cli.image.clone(),
             dns_server: cli.dns_server,
             role_arn: cli.role_arn.clone(),
@@ -299,6 +300,9 @@ async fn run(
         },
         aws: Arc::new(probe),
         env: Arc::new(ProcessEnv),
+        metadata: Arc::new(crate::probes::metadata::MetadataClient::from_env(
+            cli.timeout,
+        )),
         now: SystemTime::now,
         board: Board::default(),
     });
@@ -308,8 +312,18 @@ async fn run(
         region: Some(region),
         account: ctx.board.identity.get().map(|i| i.account.clone()),
         registry: ctx.registry(),
-        vpc: cli.vpc.clone(),
-        subnet: cli.subnet.clone(),
+        vpc: ctx
+            .board
+            .vpc
+            .get()
+            .map(|v| v.vpc_id.clone())
+            .or(cli.vpc.clone()),
+        subnet: ctx
+            .board
+            .vpc
+            .get()
+            .and_then(|v| v.subnet_id.clone())
+            .or(cli.subnet.clone()),
         image: cli.image.as_ref().map(|i| i.to_string()),
     };
     let report = Report::build(

@@ -155,6 +155,16 @@ mod tests {
             ("identity.rs", &["identity.caller", "identity.clock-skew"]),
             ("token.rs", &["token.get"]),
             ("proxy.rs", &["env.proxy"]),
+            (
+                "vpc.rs",
+                &[
+                    "vpc.lookup",
+                    "vpc.dns-attributes",
+                    "vpc.endpoint.ecr-api",
+                    "vpc.endpoint.ecr-dkr",
+                    "vpc.endpoint.s3",
+                ],
+            ),
         ];
         for (file, ids) in families {
             let src = std::fs::read_to_string(dir.join(file)).unwrap();

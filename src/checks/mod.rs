@@ -5,9 +5,10 @@ pub mod credentials;
 pub mod identity;
 pub mod proxy;
 pub mod token;
+pub mod vpc;
 
 use crate::engine::CheckFn;
-use crate::probes::{AwsProbe, EnvProbe, Secret};
+use crate::probes::{AwsProbe, EnvProbe, MetadataProbe, Secret};
 use crate::validate::ImageRef;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,6 +22,7 @@ pub struct Options {
     pub registry: Option<String>,
     pub vpc: Option<String>,
     pub subnet: Option<String>,
+    pub security_groups: Vec<String>,
     pub image: Option<ImageRef>,
     pub dns_server: Option<SocketAddr>,
     pub role_arn: Option<String>,
@@ -42,17 +44,31 @@ pub struct Token {
     pub expires_at: Option<SystemTime>,
 }
 
+/// The VPC being checked and where the client sits in it, as `vpc.lookup` settled it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VpcContext {
+    pub vpc_id: String,
+    pub subnet_id: Option<String>,
+    pub subnet_cidr: Option<String>,
+    pub az: Option<String>,
+    pub security_groups: Vec<String>,
+    /// `--vpc`, `EC2 instance metadata` or `ECS task metadata`.
+    pub source: String,
+}
+
 /// Results that later checks need and that must not (all) appear in facts.
 #[derive(Debug, Default)]
 pub struct Board {
     pub identity: OnceLock<Identity>,
     pub token: OnceLock<Token>,
+    pub vpc: OnceLock<VpcContext>,
 }
 
 pub struct Ctx {
     pub opts: Options,
     pub aws: Arc<dyn AwsProbe>,
     pub env: Arc<dyn EnvProbe>,
+    pub metadata: Arc<dyn MetadataProbe>,
     pub now: fn() -> SystemTime,
     pub board: Board,
 }
@@ -79,12 +95,17 @@ impl Ctx {
 
 /// Every check implementation, by catalog id.
 pub fn implementations() -> HashMap<String, CheckFn<Ctx>> {
-    let list: [(&str, CheckFn<Ctx>); 5] = [
+    let list: [(&str, CheckFn<Ctx>); 10] = [
         ("credentials.source", credentials::source),
         ("identity.caller", identity::caller),
         ("identity.clock-skew", identity::clock_skew),
         ("token.get", token::get),
         ("env.proxy", proxy::check),
+        ("vpc.lookup", vpc::lookup),
+        ("vpc.dns-attributes", vpc::dns_attributes),
+        ("vpc.endpoint.ecr-api", vpc::ecr_api),
+        ("vpc.endpoint.ecr-dkr", vpc::ecr_dkr),
+        ("vpc.endpoint.s3", vpc::s3),
     ];
     list.into_iter()
         .map(|(id, f)| (id.to_string(), f))
@@ -113,6 +134,16 @@ pub mod fake {
         pub identity: Result<CallerIdentity, ApiError>,
         pub token: Result<AuthorizationData, ApiError>,
         pub token_requests: Mutex<Vec<Option<String>>>,
+        pub vpc: Result<VpcSnapshot, ApiError>,
+    }
+
+    pub struct FakeMetadata(pub Result<Option<Placement>, String>);
+
+    impl MetadataProbe for FakeMetadata {
+        fn placement(&self) -> BoxFuture<'_, Result<Option<Placement>, String>> {
+            let r = self.0.clone();
+            async move { r }.boxed()
+        }
     }
 
     pub fn creds(source: &str, key: &str) -> CredentialInfo {
@@ -165,6 +196,11 @@ pub mod fake {
                 identity: Ok(identity()),
                 token: Err(service_error(500, "NotScripted", "no token scripted")),
                 token_requests: Mutex::new(vec![]),
+                vpc: Err(service_error(
+                    400,
+                    "InvalidVpcID.NotFound",
+                    "no VPC scripted",
+                )),
             }
         }
     }
@@ -189,6 +225,10 @@ pub mod fake {
             let r = self.token.clone();
             async move { r }.boxed()
         }
+        fn vpc_snapshot(&self, _vpc_id: String) -> BoxFuture<'_, Result<VpcSnapshot, ApiError>> {
+            let r = self.vpc.clone();
+            async move { r }.boxed()
+        }
     }
 
     pub fn now() -> SystemTime {
@@ -196,6 +236,14 @@ pub mod fake {
     }
 
     pub fn ctx(aws: FakeAws, env: &[(&str, &str)]) -> Arc<Ctx> {
+        ctx_with(aws, env, Ok(None))
+    }
+
+    pub fn ctx_with(
+        aws: FakeAws,
+        env: &[(&str, &str)],
+        placement: Result<Option<Placement>, String>,
+    ) -> Arc<Ctx> {
         Arc::new(Ctx {
             opts: Options {
                 region: "us-east-1".into(),
@@ -204,6 +252,7 @@ pub mod fake {
             },
             aws: Arc::new(aws),
             env: Arc::new(FixedEnv::with(env)),
+            metadata: Arc::new(FakeMetadata(placement)),
             now,
             board: Board::default(),
         })
@@ -221,7 +270,7 @@ pub mod fake {
             .get(&o.code)
             .unwrap_or_else(|| panic!("{id} has no code {}", o.code));
         let mut vars: Map<String, Value> = Map::new();
-        for k in ["region", "account", "registry"] {
+        for k in ["region", "account", "registry", "vpc", "subnet"] {
             vars.insert(k.into(), Value::String(format!("<{k}>")));
         }
         vars.extend(o.facts.clone());

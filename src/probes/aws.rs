@@ -56,6 +56,8 @@ pub struct SdkProbe {
     http: SharedHttpClient,
     creds: OnceCell<Result<(Credentials, CredentialInfo), CredentialFailure>>,
     identity: OnceCell<Result<CallerIdentity, ApiError>>,
+    vpc:
+        tokio::sync::Mutex<std::collections::HashMap<String, Result<super::VpcSnapshot, ApiError>>>,
 }
 
 /// The one HTTP client of every SDK call: rustls with aws-lc, system roots plus the
@@ -129,6 +131,7 @@ impl SdkProbe {
             http,
             creds: OnceCell::new(),
             identity: OnceCell::new(),
+            vpc: Default::default(),
         })
     }
 
@@ -513,6 +516,21 @@ impl AwsProbe for SdkProbe {
                 proxy_endpoint: data.proxy_endpoint().map(str::to_string),
                 exchange: cap.get(),
             })
+        }
+        .boxed()
+    }
+
+    fn vpc_snapshot(&self, vpc_id: String) -> BoxFuture<'_, Result<super::VpcSnapshot, ApiError>> {
+        async move {
+            let mut cache = self.vpc.lock().await;
+            if let Some(r) = cache.get(&vpc_id) {
+                return r.clone();
+            }
+            let conf = self.call_config().await?;
+            let ec2 = aws_sdk_ec2::Client::new(&conf);
+            let r = super::ec2::snapshot(&ec2, &vpc_id).await;
+            cache.insert(vpc_id, r.clone());
+            r
         }
         .boxed()
     }

@@ -2,7 +2,9 @@
 //! with fakes and no network.
 
 pub mod aws;
+pub mod ec2;
 pub mod env;
+pub mod metadata;
 
 use futures::future::BoxFuture;
 use std::time::SystemTime;
@@ -165,9 +167,103 @@ pub trait AwsProbe: Send + Sync {
         &self,
         registry_id: Option<String>,
     ) -> BoxFuture<'_, Result<AuthorizationData, ApiError>>;
+    /// Reads one VPC and what is in it (memoised).
+    fn vpc_snapshot(&self, vpc_id: String) -> BoxFuture<'_, Result<VpcSnapshot, ApiError>>;
 }
 
 /// The process environment (and, later, files).
 pub trait EnvProbe: Send + Sync {
     fn var(&self, name: &str) -> Option<String>;
+}
+
+/// Everything the VPC checks need about one VPC, read with `ec2:Describe*` calls only.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VpcSnapshot {
+    pub vpc_id: String,
+    pub cidrs: Vec<String>,
+    pub dns_support: bool,
+    pub dns_hostnames: bool,
+    /// `domain-name-servers` of the VPC's DHCP options (empty: none associated).
+    pub dns_servers: Vec<String>,
+    pub subnets: Vec<SubnetInfo>,
+    pub endpoints: Vec<EndpointInfo>,
+    pub route_tables: Vec<RouteTableInfo>,
+    pub security_groups: Vec<SecurityGroupInfo>,
+    /// CIDRs of the managed prefix lists that security group rules reference.
+    pub prefix_lists: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubnetInfo {
+    pub id: String,
+    pub cidr: String,
+    pub az: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EndpointInfo {
+    pub id: String,
+    pub service_name: String,
+    /// `Interface`, `Gateway` or `GatewayLoadBalancer`.
+    pub kind: String,
+    pub state: String,
+    pub private_dns: bool,
+    pub subnet_ids: Vec<String>,
+    pub group_ids: Vec<String>,
+    pub route_table_ids: Vec<String>,
+    pub policy: Option<String>,
+    pub network_interface_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RouteTableInfo {
+    pub id: String,
+    pub main: bool,
+    pub subnet_ids: Vec<String>,
+    pub routes: Vec<RouteInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RouteInfo {
+    /// Destination CIDR or prefix list id.
+    pub destination: String,
+    /// `local`, `igw-...`, `nat-...`, `vpce-...`, `tgw-...`, ...
+    pub target: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecurityGroupInfo {
+    pub id: String,
+    pub name: String,
+    pub ingress: Vec<IngressRule>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IngressRule {
+    /// `tcp`, `udp`, `icmp` or `-1` (all).
+    pub protocol: String,
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+    pub cidrs: Vec<String>,
+    pub prefix_lists: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+/// Where this machine sits, as instance or task metadata says.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Placement {
+    /// `EC2 instance metadata` or `ECS task metadata`.
+    pub source: String,
+    pub vpc_id: String,
+    pub subnet_id: Option<String>,
+    pub subnet_cidr: Option<String>,
+    pub az: Option<String>,
+    pub security_groups: Vec<String>,
+    pub private_ip: Option<String>,
+}
+
+/// Instance and task metadata.
+pub trait MetadataProbe: Send + Sync {
+    /// `Ok(None)` when this is neither an EC2 instance nor an ECS task (or metadata is off).
+    fn placement(&self) -> BoxFuture<'_, Result<Option<Placement>, String>>;
 }

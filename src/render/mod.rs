@@ -91,19 +91,31 @@ impl Report {
             }
         }
         let mut summary = Summary::default();
-        let checks = results
-            .iter()
-            .map(|r| {
-                match r.status {
-                    Severity::Pass => summary.pass += 1,
-                    Severity::Warn => summary.warn += 1,
-                    Severity::Fail => summary.fail += 1,
-                    Severity::Skip => summary.skip += 1,
-                    Severity::Error => summary.error += 1,
+        let mut checks: Vec<CheckEntry> = Vec::with_capacity(results.len());
+        for r in results {
+            match r.status {
+                Severity::Pass => summary.pass += 1,
+                Severity::Warn => summary.warn += 1,
+                Severity::Fail => summary.fail += 1,
+                Severity::Skip => summary.skip += 1,
+                Severity::Error => summary.error += 1,
+            }
+            let mut e = entry(catalog, r, &vars);
+            // a dependency that skipped for a reason of its own (e.g. no VPC): say that reason
+            if r.note == Some(EngineNote::DependencyNotPassed) {
+                let reason = results
+                    .iter()
+                    .filter(|d| r.skipped_because.contains(&d.id))
+                    .find_map(|d| {
+                        let code = d.code.as_ref()?;
+                        catalog.get(&d.id)?.codes.get(code)?.skip_reason.clone()
+                    });
+                if let Some(reason) = reason {
+                    e.message = format!("Skipped: {reason}");
                 }
-                entry(catalog, r, &vars)
-            })
-            .collect();
+            }
+            checks.push(e);
+        }
         Report {
             schema_version: SCHEMA_VERSION,
             tool: Tool {

@@ -135,13 +135,23 @@ impl Run {
             .unwrap()
     }
 
-    /// Every check that is not pass, as `id=status/code`.
+    /// Every check that is not pass, as `id=status/code`, leaving out the VPC checks when
+    /// there is no VPC to check (`vpc.lookup` skipped with `no-vpc`, its dependents skipped).
     pub fn not_passing(&self) -> Vec<String> {
-        self.json()["checks"]
-            .as_array()
-            .unwrap()
+        let v = self.json();
+        let checks = v["checks"].as_array().unwrap();
+        let no_vpc = checks
+            .iter()
+            .any(|c| c["id"] == "vpc.lookup" && c["code"] == "no-vpc");
+        checks
             .iter()
             .filter(|c| c["status"] != "pass")
+            .filter(|c| {
+                !(no_vpc
+                    && c["status"] == "skip"
+                    && (c["code"] == "no-vpc"
+                        || c["skipped_because"] == serde_json::json!(["vpc.lookup"])))
+            })
             .map(|c| {
                 format!(
                     "{}={}/{}",

@@ -1,0 +1,249 @@
+//! Read-only EC2 `Describe*` calls that make up a [`VpcSnapshot`].
+
+use super::aws::classify;
+use super::{
+    ApiError, EndpointInfo, IngressRule, RouteInfo, RouteTableInfo, SecurityGroupInfo, SubnetInfo,
+    VpcSnapshot,
+};
+use aws_sdk_ec2::types::{Filter, VpcAttributeName};
+use aws_sdk_ec2::Client;
+use std::collections::BTreeSet;
+
+fn vpc_filter(vpc_id: &str) -> Filter {
+    Filter::builder().name("vpc-id").values(vpc_id).build()
+}
+
+macro_rules! ok {
+    ($e:expr) => {
+        $e.map_err(|e| classify(&e, Default::default()))
+    };
+}
+
+/// Reads the VPC, its DNS attributes and DHCP options, subnets, endpoints, route tables,
+/// security groups and the prefix lists their rules use.
+pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<VpcSnapshot, ApiError> {
+    let vpcs = ok!(ec2.describe_vpcs().vpc_ids(vpc_id).send().await)?;
+    let Some(vpc) = vpcs.vpcs().first() else {
+        return Err(ApiError {
+            failure: super::ApiFailure::Service {
+                status: 400,
+                code: Some("InvalidVpcID.NotFound".into()),
+                message: Some(format!("The vpc ID '{vpc_id}' does not exist")),
+            },
+            exchange: Default::default(),
+        });
+    };
+    let mut cidrs: Vec<String> = vpc
+        .cidr_block_association_set()
+        .iter()
+        .filter_map(|a| a.cidr_block().map(str::to_string))
+        .collect();
+    if cidrs.is_empty() {
+        cidrs.extend(vpc.cidr_block().map(str::to_string));
+    }
+    let dhcp_id = vpc.dhcp_options_id().unwrap_or_default().to_string();
+
+    let support = ec2
+        .describe_vpc_attribute()
+        .vpc_id(vpc_id)
+        .attribute(VpcAttributeName::EnableDnsSupport)
+        .send();
+    let hostnames = ec2
+        .describe_vpc_attribute()
+        .vpc_id(vpc_id)
+        .attribute(VpcAttributeName::EnableDnsHostnames)
+        .send();
+    let subnets = ec2
+        .describe_subnets()
+        .filters(vpc_filter(vpc_id))
+        .into_paginator()
+        .send()
+        .try_collect();
+    let endpoints = ec2
+        .describe_vpc_endpoints()
+        .filters(vpc_filter(vpc_id))
+        .into_paginator()
+        .send()
+        .try_collect();
+    let tables = ec2
+        .describe_route_tables()
+        .filters(vpc_filter(vpc_id))
+        .into_paginator()
+        .send()
+        .try_collect();
+    let groups = ec2
+        .describe_security_groups()
+        .filters(vpc_filter(vpc_id))
+        .into_paginator()
+        .send()
+        .try_collect();
+    let (support, hostnames, subnets, endpoints, tables, groups) =
+        tokio::join!(support, hostnames, subnets, endpoints, tables, groups);
+
+    let dns_support = ok!(support)?
+        .enable_dns_support()
+        .and_then(|v| v.value())
+        .unwrap_or(false);
+    let dns_hostnames = ok!(hostnames)?
+        .enable_dns_hostnames()
+        .and_then(|v| v.value())
+        .unwrap_or(false);
+
+    let mut dns_servers = Vec::new();
+    if !dhcp_id.is_empty() && dhcp_id != "default" {
+        let d = ok!(ec2
+            .describe_dhcp_options()
+            .dhcp_options_ids(&dhcp_id)
+            .send()
+            .await)?;
+        for opt in d.dhcp_options() {
+            for c in opt.dhcp_configurations() {
+                if c.key() == Some("domain-name-servers") {
+                    dns_servers.extend(
+                        c.values()
+                            .iter()
+                            .filter_map(|v| v.value().map(str::to_string)),
+                    );
+                }
+            }
+        }
+    }
+
+    let subnets = ok!(subnets)?
+        .iter()
+        .flat_map(|p| p.subnets().to_vec())
+        .map(|s| SubnetInfo {
+            id: s.subnet_id().unwrap_or_default().to_string(),
+            cidr: s.cidr_block().unwrap_or_default().to_string(),
+            az: s.availability_zone().unwrap_or_default().to_string(),
+        })
+        .collect();
+    let endpoints = ok!(endpoints)?
+        .iter()
+        .flat_map(|p| p.vpc_endpoints().to_vec())
+        .map(|e| EndpointInfo {
+            id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
+            service_name: e.service_name().unwrap_or_default().to_string(),
+            kind: e
+                .vpc_endpoint_type()
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_default(),
+            state: e
+                .state()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            private_dns: e.private_dns_enabled().unwrap_or(false),
+            subnet_ids: e.subnet_ids().to_vec(),
+            group_ids: e
+                .groups()
+                .iter()
+                .filter_map(|g| g.group_id().map(str::to_string))
+                .collect(),
+            route_table_ids: e.route_table_ids().to_vec(),
+            policy: e.policy_document().map(str::to_string),
+            network_interface_ids: e.network_interface_ids().to_vec(),
+        })
+        .collect();
+    let route_tables = ok!(tables)?
+        .iter()
+        .flat_map(|p| p.route_tables().to_vec())
+        .map(|t| RouteTableInfo {
+            id: t.route_table_id().unwrap_or_default().to_string(),
+            main: t.associations().iter().any(|a| a.main() == Some(true)),
+            subnet_ids: t
+                .associations()
+                .iter()
+                .filter_map(|a| a.subnet_id().map(str::to_string))
+                .collect(),
+            routes: t
+                .routes()
+                .iter()
+                .map(|r| RouteInfo {
+                    destination: r
+                        .destination_cidr_block()
+                        .or(r.destination_prefix_list_id())
+                        .or(r.destination_ipv6_cidr_block())
+                        .unwrap_or_default()
+                        .to_string(),
+                    target: r
+                        .nat_gateway_id()
+                        .or(r.gateway_id())
+                        .or(r.transit_gateway_id())
+                        .or(r.network_interface_id())
+                        .or(r.vpc_peering_connection_id())
+                        .or(r.instance_id())
+                        .unwrap_or_default()
+                        .to_string(),
+                })
+                .collect(),
+        })
+        .collect();
+    let security_groups: Vec<SecurityGroupInfo> = ok!(groups)?
+        .iter()
+        .flat_map(|p| p.security_groups().to_vec())
+        .map(|g| SecurityGroupInfo {
+            id: g.group_id().unwrap_or_default().to_string(),
+            name: g.group_name().unwrap_or_default().to_string(),
+            ingress: g
+                .ip_permissions()
+                .iter()
+                .map(|p| IngressRule {
+                    protocol: p.ip_protocol().unwrap_or("-1").to_string(),
+                    from_port: p.from_port(),
+                    to_port: p.to_port(),
+                    cidrs: p
+                        .ip_ranges()
+                        .iter()
+                        .filter_map(|r| r.cidr_ip().map(str::to_string))
+                        .collect(),
+                    prefix_lists: p
+                        .prefix_list_ids()
+                        .iter()
+                        .filter_map(|r| r.prefix_list_id().map(str::to_string))
+                        .collect(),
+                    groups: p
+                        .user_id_group_pairs()
+                        .iter()
+                        .filter_map(|r| r.group_id().map(str::to_string))
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect();
+
+    let mut prefix_lists = std::collections::BTreeMap::new();
+    let referenced: BTreeSet<String> = security_groups
+        .iter()
+        .flat_map(|g| g.ingress.iter().flat_map(|r| r.prefix_lists.clone()))
+        .collect();
+    for pl in referenced {
+        // an unreadable prefix list is left out: the rule then cannot be proven to allow
+        if let Ok(out) = ec2
+            .get_managed_prefix_list_entries()
+            .prefix_list_id(&pl)
+            .send()
+            .await
+        {
+            prefix_lists.insert(
+                pl,
+                out.entries()
+                    .iter()
+                    .filter_map(|e| e.cidr().map(str::to_string))
+                    .collect(),
+            );
+        }
+    }
+
+    Ok(VpcSnapshot {
+        vpc_id: vpc_id.to_string(),
+        cidrs,
+        dns_support,
+        dns_hostnames,
+        dns_servers,
+        subnets,
+        endpoints,
+        route_tables,
+        security_groups,
+        prefix_lists,
+    })
+}
