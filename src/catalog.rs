@@ -61,6 +61,10 @@ pub struct CheckSpec {
     pub description: String,
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// Checks that must finish first (their facts are used when there), without skipping
+    /// this one when they do not pass.
+    #[serde(default)]
+    pub after: Vec<String>,
     #[serde(default)]
     pub docs_url: Option<String>,
     /// The check's time bound is this many `--timeout`s (plus one second).
@@ -117,7 +121,7 @@ impl Catalog {
                     c.order
                 ));
             }
-            for d in &c.depends_on {
+            for d in c.depends_on.iter().chain(&c.after) {
                 // dependencies come earlier in catalog order, which also rules out cycles
                 if !self.checks[..i].iter().any(|e| &e.id == d) {
                     return Err(format!(

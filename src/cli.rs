@@ -81,6 +81,10 @@ pub struct Cli {
     #[arg(long, value_name = "REPO[:TAG|@DIGEST]", value_parser = validate::image)]
     pub image: Option<ImageRef>,
 
+    /// Platform to pick from a multi-platform image
+    #[arg(long, value_name = "OS/ARCH", default_value = "linux/amd64", value_parser = validate::platform)]
+    pub platform: String,
+
     /// DNS server to resolve ECR names with [default: the system resolver]
     #[arg(long, value_name = "IP[:PORT]", value_parser = validate::dns_server)]
     pub dns_server: Option<SocketAddr>,
@@ -205,7 +209,7 @@ fn list_checks(catalog: &Catalog, output: Output) -> String {
                 let deps = if c.depends_on.is_empty() {
                     String::new()
                 } else {
-                    format!("  (after {})", c.depends_on.join(", "))
+                    format!("  (needs {})", c.depends_on.join(", "))
                 };
                 out.push_str(&format!("{:<22} {}{deps}\n", c.id, c.title));
             }
@@ -267,6 +271,14 @@ async fn run(
 ) -> i32 {
     let started_at = SystemTime::now();
     let t0 = Instant::now();
+    let net = match crate::probes::net::SystemNet::new(
+        cli.dns_server,
+        cli.timeout,
+        ca_bundle.as_deref(),
+    ) {
+        Ok(n) => n,
+        Err(e) => return usage_error(&e),
+    };
     let probe = match SdkProbe::load(SdkOptions {
         region: cli.region.clone(),
         profile: cli.profile.clone(),
@@ -294,6 +306,7 @@ async fn run(
             subnet: cli.subnet.clone(),
             security_groups: cli.security_groups.clone(),
             image: cli.image.clone(),
+            platform: cli.platform.clone(),
             dns_server: cli.dns_server,
             role_arn: cli.role_arn.clone(),
             timeout: cli.timeout,
@@ -303,6 +316,7 @@ async fn run(
         metadata: Arc::new(crate::probes::metadata::MetadataClient::from_env(
             cli.timeout,
         )),
+        net: Arc::new(net),
         now: SystemTime::now,
         board: Board::default(),
     });

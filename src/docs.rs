@@ -156,6 +156,13 @@ mod tests {
             ("token.rs", &["token.get"]),
             ("proxy.rs", &["env.proxy"]),
             (
+                "dataplane.rs",
+                &[
+                    "dns.ecr-api", "dns.ecr-dkr", "dns.s3", "net.ecr-api", "net.ecr-dkr", "net.s3",
+                    "registry.auth", "image.manifest", "image.layer-download",
+                ],
+            ),
+            (
                 "vpc.rs",
                 &[
                     "vpc.lookup",

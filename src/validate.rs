@@ -198,6 +198,21 @@ pub fn role_arn(s: &str) -> Result<String, String> {
     }
 }
 
+/// `linux/amd64`, `linux/arm64`, `windows/amd64`
+pub fn platform(s: &str) -> Result<String, String> {
+    let ok = s.split_once('/').is_some_and(|(os, arch)| {
+        !os.is_empty()
+            && !arch.is_empty()
+            && os.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && arch.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'/')
+    });
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!("'{s}' is not a platform (expected OS/ARCH, e.g. linux/amd64 or linux/arm64)"))
+    }
+}
+
 /// `500ms`, `5s`, `1m`; between 1 ms and 10 minutes.
 pub fn timeout(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s.trim())

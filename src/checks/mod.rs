@@ -2,6 +2,7 @@
 //! and returns an [`Outcome`]: a catalog code plus facts. It never prints.
 
 pub mod credentials;
+pub mod dataplane;
 pub mod identity;
 pub mod proxy;
 pub mod token;
@@ -24,6 +25,8 @@ pub struct Options {
     pub subnet: Option<String>,
     pub security_groups: Vec<String>,
     pub image: Option<ImageRef>,
+    /// `os/arch` picked from an image index.
+    pub platform: String,
     pub dns_server: Option<SocketAddr>,
     pub role_arn: Option<String>,
     pub timeout: Duration,
@@ -56,12 +59,24 @@ pub struct VpcContext {
     pub source: String,
 }
 
+/// The manifest `image.manifest` fetched.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub repository: String,
+    pub digest: String,
+    /// `(digest, size)` of each layer.
+    pub layers: Vec<(String, u64)>,
+}
+
 /// Results that later checks need and that must not (all) appear in facts.
 #[derive(Debug, Default)]
 pub struct Board {
     pub identity: OnceLock<Identity>,
     pub token: OnceLock<Token>,
     pub vpc: OnceLock<VpcContext>,
+    /// Addresses each host resolved to, for the connection checks.
+    pub dns: std::sync::Mutex<HashMap<String, Vec<std::net::IpAddr>>>,
+    pub manifest: OnceLock<Manifest>,
 }
 
 pub struct Ctx {
@@ -69,6 +84,7 @@ pub struct Ctx {
     pub aws: Arc<dyn AwsProbe>,
     pub env: Arc<dyn EnvProbe>,
     pub metadata: Arc<dyn MetadataProbe>,
+    pub net: Arc<dyn crate::probes::net::NetProbe>,
     pub now: fn() -> SystemTime,
     pub board: Board,
 }
@@ -95,7 +111,7 @@ impl Ctx {
 
 /// Every check implementation, by catalog id.
 pub fn implementations() -> HashMap<String, CheckFn<Ctx>> {
-    let list: [(&str, CheckFn<Ctx>); 10] = [
+    let list: [(&str, CheckFn<Ctx>); 19] = [
         ("credentials.source", credentials::source),
         ("identity.caller", identity::caller),
         ("identity.clock-skew", identity::clock_skew),
@@ -106,6 +122,15 @@ pub fn implementations() -> HashMap<String, CheckFn<Ctx>> {
         ("vpc.endpoint.ecr-api", vpc::ecr_api),
         ("vpc.endpoint.ecr-dkr", vpc::ecr_dkr),
         ("vpc.endpoint.s3", vpc::s3),
+        ("dns.ecr-api", dataplane::dns_api),
+        ("dns.ecr-dkr", dataplane::dns_dkr),
+        ("dns.s3", dataplane::dns_s3),
+        ("net.ecr-api", dataplane::net_api),
+        ("net.ecr-dkr", dataplane::net_dkr),
+        ("net.s3", dataplane::net_s3),
+        ("registry.auth", dataplane::registry_auth),
+        ("image.manifest", dataplane::manifest),
+        ("image.layer-download", dataplane::layer_download),
     ];
     list.into_iter()
         .map(|(id, f)| (id.to_string(), f))
@@ -138,6 +163,47 @@ pub mod fake {
     }
 
     pub struct FakeMetadata(pub Result<Option<Placement>, String>);
+
+    /// Scripted network: answers by host / URL; anything unscripted fails.
+    #[derive(Default)]
+    pub struct FakeNet {
+        pub dns: HashMap<String, crate::probes::net::DnsAnswer>,
+        pub dial: HashMap<String, crate::probes::net::DialReport>,
+        pub http: HashMap<String, Result<crate::probes::net::HttpResponse, crate::probes::net::HttpFailure>>,
+        pub requests: Mutex<Vec<crate::probes::net::HttpRequest>>,
+    }
+
+    impl crate::probes::net::NetProbe for FakeNet {
+        fn resolver_label(&self) -> String {
+            "fake resolver".into()
+        }
+        fn resolve(&self, host: String) -> BoxFuture<'_, crate::probes::net::DnsAnswer> {
+            let r = self.dns.get(&host).cloned().unwrap_or(crate::probes::net::DnsAnswer {
+                result: Err(crate::probes::net::DnsFailure::NxDomain),
+                elapsed: Duration::ZERO,
+            });
+            async move { r }.boxed()
+        }
+        fn dial(&self, host: String, _addrs: Vec<std::net::IpAddr>, _port: u16) -> BoxFuture<'_, crate::probes::net::DialReport> {
+            let r = self.dial.get(&host).cloned().unwrap_or(crate::probes::net::DialReport {
+                address: None,
+                tried: vec![],
+                connect: Err(crate::probes::net::ConnectFailure::Refused),
+                tls: None,
+                via_proxy: None,
+            });
+            async move { r }.boxed()
+        }
+        fn get(&self, req: crate::probes::net::HttpRequest) -> BoxFuture<'_, Result<crate::probes::net::HttpResponse, crate::probes::net::HttpFailure>> {
+            let r = self
+                .http
+                .get(&req.url)
+                .cloned()
+                .unwrap_or(Err(crate::probes::net::HttpFailure::Connect(format!("unscripted {}", req.url))));
+            self.requests.lock().unwrap().push(req);
+            async move { r }.boxed()
+        }
+    }
 
     impl MetadataProbe for FakeMetadata {
         fn placement(&self) -> BoxFuture<'_, Result<Option<Placement>, String>> {
@@ -244,15 +310,26 @@ pub mod fake {
         env: &[(&str, &str)],
         placement: Result<Option<Placement>, String>,
     ) -> Arc<Ctx> {
+        ctx_full(aws, env, placement, FakeNet::default())
+    }
+
+    pub fn ctx_full(
+        aws: FakeAws,
+        env: &[(&str, &str)],
+        placement: Result<Option<Placement>, String>,
+        net: FakeNet,
+    ) -> Arc<Ctx> {
         Arc::new(Ctx {
             opts: Options {
                 region: "us-east-1".into(),
                 timeout: Duration::from_secs(5),
+                platform: "linux/amd64".into(),
                 ..Default::default()
             },
             aws: Arc::new(aws),
             env: Arc::new(FixedEnv::with(env)),
             metadata: Arc::new(FakeMetadata(placement)),
+            net: Arc::new(net),
             now,
             board: Board::default(),
         })

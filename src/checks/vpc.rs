@@ -755,6 +755,7 @@ mod tests {
                 },
             ],
             prefix_lists: Default::default(),
+            endpoint_ips: Default::default(),
         }
     }
 

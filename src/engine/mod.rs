@@ -156,10 +156,16 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 .iter()
                 .filter_map(|d| futs.get(d).cloned())
                 .collect();
+            let after: Vec<SharedResult> = spec
+                .after
+                .iter()
+                .filter_map(|d| futs.get(d).cloned())
+                .collect();
             let fut = run_one(
                 spec.clone(),
                 self.impls.get(id).copied(),
                 deps,
+                after,
                 selection.user_skipped.contains(id),
                 self.check_bound(spec),
                 ctx.clone(),
@@ -183,11 +189,13 @@ async fn run_one<C: Send + Sync + 'static>(
     spec: CheckSpec,
     imp: Option<CheckFn<C>>,
     deps: Vec<SharedResult>,
+    after: Vec<SharedResult>,
     user_skipped: bool,
     bound: Duration,
     ctx: Arc<C>,
 ) -> Arc<CheckResult> {
     let dep_results = futures::future::join_all(deps).await;
+    futures::future::join_all(after).await;
     let mut result = CheckResult {
         id: spec.id.clone(),
         status: Severity::Skip,
@@ -391,6 +399,22 @@ mod tests {
     async fn warn_does_not_block_dependents() {
         let r = run(&[("a", &[], meh), ("b", &["a"], ok)], &[], &[]).await;
         assert_eq!(statuses(&r), [("a", "warn"), ("b", "pass")]);
+    }
+
+    #[tokio::test]
+    async fn after_orders_without_skipping() {
+        let texts = [
+            ("a.toml", spec("a", 1, &[], 1)),
+            ("b.toml", spec("b", 2, &[], 1).replace("timeout_factor = 1", "timeout_factor = 1\nafter = [\"a\"]")),
+        ];
+        let files: Vec<(&str, &str)> = texts.iter().map(|(a, b)| (*a, b.as_str())).collect();
+        let cat = Arc::new(Catalog::from_files(&files).unwrap());
+        assert_eq!(cat.get("b").unwrap().after, ["a"]);
+        let impls = [("a".to_string(), bad as CheckFn<Ctx>), ("b".to_string(), ok as CheckFn<Ctx>)].into_iter().collect();
+        let e = Engine::new(cat.clone(), impls, Duration::from_millis(100));
+        let ctx = Ctx { started: Default::default(), barrier: tokio::sync::Barrier::new(1) };
+        let r = e.run(Arc::new(ctx), &select(&cat, &[], &[]).unwrap()).await;
+        assert_eq!(statuses(&r), [("a", "fail"), ("b", "pass")]);
     }
 
     #[tokio::test]

@@ -118,7 +118,7 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<VpcSnapshot, ApiErro
             az: s.availability_zone().unwrap_or_default().to_string(),
         })
         .collect();
-    let endpoints = ok!(endpoints)?
+    let endpoints: Vec<EndpointInfo> = ok!(endpoints)?
         .iter()
         .flat_map(|p| p.vpc_endpoints().to_vec())
         .map(|e| EndpointInfo {
@@ -234,6 +234,31 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<VpcSnapshot, ApiErro
         }
     }
 
+    // the addresses of the interface endpoints (for the DNS checks); unreadable = unknown
+    let mut endpoint_ips = std::collections::BTreeMap::new();
+    let enis: Vec<String> = endpoints.iter().flat_map(|e: &EndpointInfo| e.network_interface_ids.clone()).collect();
+    if !enis.is_empty() {
+        if let Ok(out) = ec2.describe_network_interfaces().set_network_interface_ids(Some(enis)).send().await {
+            for ni in out.network_interfaces() {
+                let Some(id) = ni.network_interface_id() else { continue };
+                let ips: Vec<String> = ni
+                    .private_ip_addresses()
+                    .iter()
+                    .filter_map(|a| a.private_ip_address().map(str::to_string))
+                    .chain(ni.private_ip_address().map(str::to_string))
+                    .collect();
+                if let Some(ep) = endpoints.iter().find(|e| e.network_interface_ids.iter().any(|n| n == id)) {
+                    let entry: &mut Vec<String> = endpoint_ips.entry(ep.id.clone()).or_default();
+                    for ip in ips {
+                        if !entry.contains(&ip) {
+                            entry.push(ip);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     Ok(VpcSnapshot {
         vpc_id: vpc_id.to_string(),
         cidrs,
@@ -245,5 +270,6 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<VpcSnapshot, ApiErro
         route_tables,
         security_groups,
         prefix_lists,
+        endpoint_ips,
     })
 }

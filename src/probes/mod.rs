@@ -5,6 +5,7 @@ pub mod aws;
 pub mod ec2;
 pub mod env;
 pub mod metadata;
+pub mod net;
 
 use futures::future::BoxFuture;
 use std::time::SystemTime;
@@ -191,6 +192,8 @@ pub struct VpcSnapshot {
     pub security_groups: Vec<SecurityGroupInfo>,
     /// CIDRs of the managed prefix lists that security group rules reference.
     pub prefix_lists: std::collections::BTreeMap<String, Vec<String>>,
+    /// Private IPs of each interface endpoint's network interfaces, by endpoint id.
+    pub endpoint_ips: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -129,7 +129,7 @@ fn help_version_and_list_checks() {
             "env.proxy"
         ]
     );
-    assert!(r.stdout.contains("(after identity.caller)"));
+    assert!(r.stdout.contains("(needs identity.caller)"));
     let r = doctor(&[], &["--list-checks", "--output", "json"]);
     let v = r.json();
     assert_eq!(v["schema_version"], 1);

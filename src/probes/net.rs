@@ -1,0 +1,588 @@
+//! DNS, TCP, TLS and HTTP from this machine, with the doctor's own resolver (the system
+//! configuration or `--dns-server`), so that what it tests is what it reports.
+
+use super::Secret;
+use futures::future::{BoxFuture, FutureExt};
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::Resolver;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use sha2::{Digest, Sha256};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DnsFailure {
+    NxDomain,
+    /// The name exists but has no address records.
+    NoData,
+    Timeout,
+    ServFail(String),
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DnsAnswer {
+    pub result: Result<Vec<IpAddr>, DnsFailure>,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnectFailure {
+    Timeout,
+    Refused,
+    Unreachable(String),
+    Proxy(String),
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TlsInfo {
+    pub version: String,
+    pub alpn: Option<String>,
+    pub subject: Option<String>,
+    pub issuer: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsFailure {
+    pub detail: String,
+    /// Issuer and subject of the certificate the server showed, if it showed one.
+    pub issuer: Option<String>,
+    pub subject: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DialReport {
+    /// The address that answered (or the last one tried).
+    pub address: Option<SocketAddr>,
+    pub tried: Vec<SocketAddr>,
+    pub connect: Result<Duration, ConnectFailure>,
+    /// None when the TCP connection failed.
+    pub tls: Option<Result<(Duration, TlsInfo), TlsFailure>>,
+    /// The proxy used, when HTTPS_PROXY applies to the host.
+    pub via_proxy: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HttpRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub basic_auth: Option<(String, Secret)>,
+    /// Keep at most this many body bytes (the rest is hashed and counted).
+    pub keep: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub bytes: u64,
+    pub sha256: String,
+    pub content_length: Option<u64>,
+    /// Whether the body was read to its end without error.
+    pub complete: bool,
+    pub body_error: Option<String>,
+    pub elapsed: Duration,
+    pub remote: Option<SocketAddr>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum HttpFailure {
+    Timeout(String),
+    Connect(String),
+    Tls(String),
+    Other(String),
+}
+
+impl HttpFailure {
+    pub fn detail(&self) -> &str {
+        match self {
+            HttpFailure::Timeout(d) | HttpFailure::Connect(d) | HttpFailure::Tls(d) | HttpFailure::Other(d) => d,
+        }
+    }
+}
+
+pub trait NetProbe: Send + Sync {
+    /// How names are resolved, for the report.
+    fn resolver_label(&self) -> String;
+    fn resolve(&self, host: String) -> BoxFuture<'_, DnsAnswer>;
+    /// TCP to each address in turn until one connects, then a verified TLS handshake.
+    fn dial(&self, host: String, addrs: Vec<IpAddr>, port: u16) -> BoxFuture<'_, DialReport>;
+    /// One GET, no redirects followed.
+    fn get(&self, req: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, HttpFailure>>;
+}
+
+/// Records the server's certificate before verifying it, so a failed handshake can still
+/// say whose certificate it was.
+#[derive(Debug)]
+struct Recording {
+    inner: Arc<dyn ServerCertVerifier>,
+    seen: Mutex<Option<Vec<u8>>>,
+}
+
+impl ServerCertVerifier for Recording {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Ok(mut s) = self.seen.lock() {
+            *s = Some(end_entity.to_vec());
+        }
+        self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+fn cert_names(der: &[u8]) -> (Option<String>, Option<String>) {
+    match x509_parser::parse_x509_certificate(der) {
+        Ok((_, c)) => (Some(c.subject().to_string()), Some(c.issuer().to_string())),
+        Err(_) => (None, None),
+    }
+}
+
+/// System roots plus the `AWS_CA_BUNDLE` certificates.
+pub fn root_store(ca_bundle: Option<&[u8]>) -> RootCertStore {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = RootCertStore::empty();
+    for c in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(c);
+    }
+    if let Some(pem) = ca_bundle {
+        for c in CertificateDer::pem_slice_iter(pem).flatten() {
+            let _ = roots.add(c);
+        }
+    }
+    roots
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+fn client_config(roots: Arc<RootCertStore>, alpn: &[&[u8]]) -> (ClientConfig, Arc<Recording>) {
+    let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider())
+        .build()
+        .expect("a root store with the default provider");
+    let rec = Arc::new(Recording {
+        inner,
+        seen: Mutex::new(None),
+    });
+    let mut cfg = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("default TLS versions")
+        .dangerous()
+        .with_custom_certificate_verifier(rec.clone())
+        .with_no_client_auth();
+    cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    (cfg, rec)
+}
+
+pub struct SystemNet {
+    resolver: Resolver<TokioRuntimeProvider>,
+    label: String,
+    roots: Arc<RootCertStore>,
+    timeout: Duration,
+    http: reqwest::Client,
+}
+
+/// reqwest resolves through the same resolver as the DNS checks.
+struct ReqwestDns(Arc<Resolver<TokioRuntimeProvider>>);
+
+impl reqwest::dns::Resolve for ReqwestDns {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let r = self.0.clone();
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let ips = r.lookup_ip(host.as_str()).await?;
+            let addrs: Vec<SocketAddr> = ips.iter().map(|ip| SocketAddr::new(ip, 0)).collect();
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+fn build_resolver(dns_server: Option<SocketAddr>, timeout: Duration) -> Result<(Resolver<TokioRuntimeProvider>, String), String> {
+    let mut opts = ResolverOpts::default();
+    opts.timeout = timeout;
+    opts.attempts = 1;
+    opts.cache_size = 0;
+    match dns_server {
+        Some(addr) => {
+            let mut udp = ConnectionConfig::udp();
+            udp.port = addr.port();
+            let mut tcp = ConnectionConfig::tcp();
+            tcp.port = addr.port();
+            let cfg = ResolverConfig::from_name_servers(vec![NameServerConfig::new(addr.ip(), true, vec![udp, tcp])]);
+            let r = Resolver::builder_with_config(cfg, TokioRuntimeProvider::default())
+                .with_options(opts)
+                .build()
+                .map_err(|e| format!("cannot set up DNS: {e}"))?;
+            Ok((r, format!("--dns-server {addr}")))
+        }
+        None => {
+            let (cfg, mut sys) = hickory_resolver::system_conf::read_system_conf()
+                .map_err(|e| format!("cannot read the system DNS configuration: {e}"))?;
+            let servers: Vec<String> = cfg.name_servers().iter().map(|n| n.ip.to_string()).collect();
+            sys.timeout = timeout;
+            sys.attempts = 1;
+            sys.cache_size = 0;
+            let r = Resolver::builder_with_config(cfg, TokioRuntimeProvider::default())
+                .with_options(sys)
+                .build()
+                .map_err(|e| format!("cannot set up DNS: {e}"))?;
+            Ok((r, format!("system resolver ({})", servers.join(", "))))
+        }
+    }
+}
+
+impl SystemNet {
+    pub fn new(dns_server: Option<SocketAddr>, timeout: Duration, ca_bundle: Option<&[u8]>) -> Result<SystemNet, String> {
+        let (resolver, label) = build_resolver(dns_server, timeout)?;
+        let roots = Arc::new(root_store(ca_bundle));
+        let (tls, _) = client_config(roots.clone(), &[b"h2", b"http/1.1"]);
+        let (r2, _) = build_resolver(dns_server, timeout)?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .dns_resolver(Arc::new(ReqwestDns(Arc::new(r2))))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
+            .user_agent(concat!("ecr-doctor/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot set up HTTP: {e}"))?;
+        Ok(SystemNet {
+            resolver,
+            label,
+            roots,
+            timeout,
+            http,
+        })
+    }
+
+    async fn connect(&self, addr: SocketAddr, host: &str, proxy: Option<&url::Url>) -> Result<TcpStream, ConnectFailure> {
+        let target = match proxy {
+            Some(p) => {
+                let h = p.host_str().unwrap_or_default().to_string();
+                let port = p.port_or_known_default().unwrap_or(3128);
+                let ip = match h.parse::<IpAddr>() {
+                    Ok(ip) => ip,
+                    Err(_) => match self.resolver.lookup_ip(h.as_str()).await {
+                        Ok(l) => l.iter().next().ok_or_else(|| ConnectFailure::Proxy(format!("proxy {h} has no address")))?,
+                        Err(e) => return Err(ConnectFailure::Proxy(format!("proxy {h} does not resolve: {e}"))),
+                    },
+                };
+                SocketAddr::new(ip, port)
+            }
+            None => addr,
+        };
+        let stream = match tokio::time::timeout(self.timeout, TcpStream::connect(target)).await {
+            Err(_) => return Err(ConnectFailure::Timeout),
+            Ok(Err(e)) => {
+                return Err(match e.kind() {
+                    std::io::ErrorKind::ConnectionRefused => ConnectFailure::Refused,
+                    std::io::ErrorKind::TimedOut => ConnectFailure::Timeout,
+                    std::io::ErrorKind::NetworkUnreachable | std::io::ErrorKind::HostUnreachable => {
+                        ConnectFailure::Unreachable(e.to_string())
+                    }
+                    _ => ConnectFailure::Other(e.to_string()),
+                })
+            }
+            Ok(Ok(s)) => s,
+        };
+        if proxy.is_none() {
+            return Ok(stream);
+        }
+        // HTTP CONNECT through the proxy
+        let mut stream = stream;
+        let req = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n", port = addr.port());
+        let io = async {
+            stream.write_all(req.as_bytes()).await?;
+            let mut buf = vec![0u8; 1024];
+            let n = stream.read(&mut buf).await?;
+            Ok::<_, std::io::Error>(String::from_utf8_lossy(&buf[..n]).to_string())
+        };
+        match tokio::time::timeout(self.timeout, io).await {
+            Err(_) => Err(ConnectFailure::Timeout),
+            Ok(Err(e)) => Err(ConnectFailure::Proxy(e.to_string())),
+            Ok(Ok(line)) if line.split_whitespace().nth(1) == Some("200") => Ok(stream),
+            Ok(Ok(line)) => Err(ConnectFailure::Proxy(format!(
+                "the proxy refused CONNECT {host}: {}",
+                line.lines().next().unwrap_or("")
+            ))),
+        }
+    }
+}
+
+/// The proxy that applies to `host` (HTTPS_PROXY/ALL_PROXY, unless NO_PROXY covers it).
+pub fn proxy_for(host: &str) -> Option<url::Url> {
+    let var = |names: &[&str]| names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()));
+    let proxy = var(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])?;
+    let no_proxy = var(&["NO_PROXY", "no_proxy"]).unwrap_or_default();
+    if crate::checks::proxy::bypassed(&no_proxy, host) {
+        return None;
+    }
+    url::Url::parse(&proxy).ok()
+}
+
+fn dns_failure(e: &hickory_resolver::net::NetError) -> DnsFailure {
+    use hickory_resolver::net::{DnsError, NetError};
+    use hickory_resolver::proto::op::ResponseCode;
+    match e {
+        NetError::Timeout => DnsFailure::Timeout,
+        NetError::Dns(DnsError::NoRecordsFound(nr)) => {
+            if nr.response_code == ResponseCode::NXDomain {
+                DnsFailure::NxDomain
+            } else {
+                DnsFailure::NoData
+            }
+        }
+        NetError::Dns(DnsError::ResponseCode(code)) => match *code {
+            ResponseCode::NXDomain => DnsFailure::NxDomain,
+            ResponseCode::ServFail | ResponseCode::Refused => DnsFailure::ServFail(code.to_string()),
+            other => DnsFailure::Other(other.to_string()),
+        },
+        NetError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => DnsFailure::Timeout,
+        other => {
+            let s = other.to_string();
+            if s.contains("timed out") {
+                DnsFailure::Timeout
+            } else {
+                DnsFailure::Other(s)
+            }
+        }
+    }
+}
+
+impl NetProbe for SystemNet {
+    fn resolver_label(&self) -> String {
+        self.label.clone()
+    }
+
+    fn resolve(&self, host: String) -> BoxFuture<'_, DnsAnswer> {
+        async move {
+            let start = Instant::now();
+            let result = match tokio::time::timeout(self.timeout + Duration::from_millis(200), self.resolver.lookup_ip(host.as_str())).await {
+                Err(_) => Err(DnsFailure::Timeout),
+                Ok(Err(e)) => Err(dns_failure(&e)),
+                Ok(Ok(l)) => {
+                    let ips: Vec<IpAddr> = l.iter().collect();
+                    if ips.is_empty() {
+                        Err(DnsFailure::NoData)
+                    } else {
+                        Ok(ips)
+                    }
+                }
+            };
+            DnsAnswer {
+                result,
+                elapsed: start.elapsed(),
+            }
+        }
+        .boxed()
+    }
+
+    fn dial(&self, host: String, addrs: Vec<IpAddr>, port: u16) -> BoxFuture<'_, DialReport> {
+        async move {
+            let proxy = proxy_for(&host);
+            let mut report = DialReport {
+                address: None,
+                tried: vec![],
+                connect: Err(ConnectFailure::Other("no address to connect to".into())),
+                tls: None,
+                via_proxy: proxy.as_ref().map(|p| {
+                    let mut p = p.clone();
+                    let _ = p.set_password(None);
+                    let _ = p.set_username("");
+                    p.to_string()
+                }),
+            };
+            // through a proxy, one CONNECT decides; directly, every address is tried
+            let candidates: Vec<IpAddr> = if proxy.is_some() { addrs.into_iter().take(1).collect() } else { addrs };
+            let mut stream = None;
+            for ip in candidates {
+                let addr = SocketAddr::new(ip, port);
+                report.tried.push(addr);
+                report.address = Some(addr);
+                let start = Instant::now();
+                match self.connect(addr, &host, proxy.as_ref()).await {
+                    Ok(s) => {
+                        report.connect = Ok(start.elapsed());
+                        stream = Some(s);
+                        break;
+                    }
+                    Err(e) => report.connect = Err(e),
+                }
+            }
+            let Some(stream) = stream else { return report };
+            let (cfg, rec) = client_config(self.roots.clone(), &[b"http/1.1"]);
+            let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
+            let Ok(name) = ServerName::try_from(host.clone()) else {
+                report.tls = Some(Err(TlsFailure { detail: format!("{host} is not a valid TLS server name"), issuer: None, subject: None }));
+                return report;
+            };
+            let start = Instant::now();
+            let seen = |rec: &Recording| rec.seen.lock().ok().and_then(|s| s.clone()).map(|d| cert_names(&d)).unwrap_or((None, None));
+            report.tls = Some(match tokio::time::timeout(self.timeout, connector.connect(name, stream)).await {
+                Err(_) => {
+                    let (subject, issuer) = seen(&rec);
+                    Err(TlsFailure { detail: "the TLS handshake did not finish in time".into(), issuer, subject })
+                }
+                Ok(Err(e)) => {
+                    let (subject, issuer) = seen(&rec);
+                    Err(TlsFailure { detail: e.to_string(), issuer, subject })
+                }
+                Ok(Ok(tls)) => {
+                    let (_, conn) = tls.get_ref();
+                    let (subject, issuer) = seen(&rec);
+                    Ok((
+                        start.elapsed(),
+                        TlsInfo {
+                            version: conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default(),
+                            alpn: conn.alpn_protocol().map(|a| String::from_utf8_lossy(a).to_string()),
+                            subject,
+                            issuer,
+                        },
+                    ))
+                }
+            });
+            report
+        }
+        .boxed()
+    }
+
+    fn get(&self, req: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, HttpFailure>> {
+        async move {
+            let start = Instant::now();
+            let mut rb = self.http.get(&req.url);
+            for (k, v) in &req.headers {
+                rb = rb.header(k, v);
+            }
+            if let Some((user, pass)) = &req.basic_auth {
+                rb = rb.basic_auth(user, Some(pass.expose()));
+            }
+            let resp = match tokio::time::timeout(self.timeout * 2, rb.send()).await {
+                Err(_) => return Err(HttpFailure::Timeout(format!("no answer from {} in time", host(&req.url)))),
+                Ok(Err(e)) => return Err(classify_reqwest(&e)),
+                Ok(Ok(r)) => r,
+            };
+            let status = resp.status().as_u16();
+            let remote = resp.remote_addr();
+            let content_length = resp.content_length();
+            let headers = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).to_string()))
+                .collect();
+            let mut hasher = Sha256::new();
+            let mut body = Vec::new();
+            let mut bytes = 0u64;
+            let mut complete = true;
+            let mut body_error = None;
+            let mut resp = resp;
+            loop {
+                match tokio::time::timeout(self.timeout, resp.chunk()).await {
+                    Err(_) => {
+                        complete = false;
+                        body_error = Some(format!("no data for {:?}", self.timeout));
+                        break;
+                    }
+                    Ok(Err(e)) => {
+                        complete = false;
+                        body_error = Some(error_chain(&e));
+                        break;
+                    }
+                    Ok(Ok(None)) => break,
+                    Ok(Ok(Some(chunk))) => {
+                        hasher.update(&chunk);
+                        bytes += chunk.len() as u64;
+                        if body.len() < req.keep {
+                            let room = req.keep - body.len();
+                            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                        }
+                    }
+                }
+            }
+            Ok(HttpResponse {
+                status,
+                headers,
+                body,
+                bytes,
+                sha256: hex::encode(hasher.finalize()),
+                content_length,
+                complete,
+                body_error,
+                elapsed: start.elapsed(),
+                remote,
+            })
+        }
+        .boxed()
+    }
+}
+
+fn host(url: &str) -> String {
+    url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default()
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+fn classify_reqwest(e: &reqwest::Error) -> HttpFailure {
+    let chain = error_chain(e);
+    if e.is_timeout() || chain.contains("timed out") {
+        HttpFailure::Timeout(chain)
+    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("TLS") {
+        HttpFailure::Tls(chain)
+    } else if e.is_connect() {
+        HttpFailure::Connect(chain)
+    } else {
+        HttpFailure::Other(chain)
+    }
+}
