@@ -2,5 +2,6 @@
 //! (tests/lab) and checks flags and exit codes.
 
 mod cli;
+mod dataplane;
 mod harness;
 mod identity;

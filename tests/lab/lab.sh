@@ -10,10 +10,18 @@
 # AWS_DEFAULT_REGION is exported too (boto3/aws-cli read only that one; the Rust SDK reads AWS_REGION first).
 #
 # Worlds: default (no auth enforcement), auth (IAM evaluated: unknown keys rejected,
-# lab-no-ecr-token denied ecr:GetAuthorizationToken).
+# lab-no-ecr-token denied ecr:GetAuthorizationToken),
+# vpc (default + the VPC worlds + IMDSv2 and ECS metadata stand-ins; the printed env is an
+# EC2 instance's in the `healthy` VPC world: AWS_EC2_METADATA_SERVICE_ENDPOINT set, no
+# static keys, so credentials come from IMDS), vpc-ecs (same lab; the printed env is a
+# Fargate task's: ECS_CONTAINER_METADATA_URI_V4 + AWS_CONTAINER_CREDENTIALS_FULL_URI,
+# no static keys, IMDS disabled). Ids of everything are in tests/lab/run/moto.ready.json.
 # Environment: LAB_PORT (default 4566; 0 = any free port), LAB_CLOCK_OFFSET (seconds added
 # to the server's Date header, default 0), LAB_ENFORCE_AUTH=1 (same as world `auth`),
-# LAB_TOKEN_TTL_SECONDS (ECR token lifetime, default 43200; negative = expired).
+# LAB_TOKEN_TTL_SECONDS (ECR token lifetime, default 43200; negative = expired),
+# LAB_VPC=1 (add the VPC worlds to any world), LAB_IMDS_PORT / LAB_ECS_PORT (start the
+# IMDS / ECS stand-in on that port, 0 = any; worlds vpc* default both to 0). Only worlds
+# vpc and vpc-ecs change the printed env; otherwise read ports from the ready file.
 set -euo pipefail
 
 LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -76,7 +84,8 @@ world_args() {
     case "$1" in
         default) ;;
         auth) echo "--enforce-auth" ;;
-        *) die "unknown world '$1' (known: default, auth)" ;;
+        vpc | vpc-ecs) echo "--vpc-worlds" ;;
+        *) die "unknown world '$1' (known: default, auth, vpc, vpc-ecs)" ;;
     esac
 }
 
@@ -89,6 +98,11 @@ cmd_start() {
     args="$(world_args "$world")"
     if [ "${LAB_ENFORCE_AUTH:-0}" = "1" ]; then args="$args --enforce-auth"; fi
     if [ -n "${LAB_CLOCK_OFFSET:-}" ]; then args="$args --clock-offset ${LAB_CLOCK_OFFSET}"; fi
+    if [ "${LAB_VPC:-0}" = "1" ]; then args="$args --vpc-worlds"; fi
+    local imds_port="${LAB_IMDS_PORT:-}" ecs_port="${LAB_ECS_PORT:-}"
+    case "$world" in vpc | vpc-ecs) imds_port="${imds_port:-0}" ecs_port="${ecs_port:-0}" ;; esac
+    if [ -n "$imds_port" ]; then args="$args --imds-port $imds_port"; fi
+    if [ -n "$ecs_port" ]; then args="$args --ecs-port $ecs_port"; fi
     cmd_install
     mkdir -p "$RUN"
     if pid_alive "$MOTO_PID"; then
@@ -120,15 +134,30 @@ cmd_start() {
     endpoint="$(json_get "$MOTO_READY" 'd["endpoint"]')"
     key="$(json_get "$MOTO_READY" 'd["users"]["lab-healthy"]["access_key_id"]')"
     secret="$(json_get "$MOTO_READY" 'd["users"]["lab-healthy"]["secret_access_key"]')"
-    cat >"$ENV_FILE.tmp" <<EOF
-export AWS_ENDPOINT_URL='$endpoint'
-export AWS_REGION='us-east-1'
-export AWS_DEFAULT_REGION='us-east-1'
-export AWS_ACCESS_KEY_ID='$key'
-export AWS_SECRET_ACCESS_KEY='$secret'
-export AWS_EC2_METADATA_DISABLED='true'
-unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN
-EOF
+    {
+        echo "export AWS_ENDPOINT_URL='$endpoint'"
+        echo "export AWS_REGION='us-east-1'"
+        echo "export AWS_DEFAULT_REGION='us-east-1'"
+        case "$world" in
+            vpc)
+                echo "export AWS_EC2_METADATA_SERVICE_ENDPOINT='$(json_get "$MOTO_READY" 'd["imds"]["endpoint"]')'"
+                echo "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED"
+                echo "unset ECS_CONTAINER_METADATA_URI_V4 AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
+                ;;
+            vpc-ecs)
+                echo "export ECS_CONTAINER_METADATA_URI_V4='$(json_get "$MOTO_READY" 'd["ecs"]["metadata_uri"]')'"
+                echo "export AWS_CONTAINER_CREDENTIALS_FULL_URI='$(json_get "$MOTO_READY" 'd["ecs"]["credentials_uri"]')'"
+                echo "export AWS_EC2_METADATA_DISABLED='true'"
+                echo "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_CONTAINER_AUTHORIZATION_TOKEN"
+                ;;
+            *)
+                echo "export AWS_ACCESS_KEY_ID='$key'"
+                echo "export AWS_SECRET_ACCESS_KEY='$secret'"
+                echo "export AWS_EC2_METADATA_DISABLED='true'"
+                ;;
+        esac
+        echo "unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN"
+    } >"$ENV_FILE.tmp"
     mv "$ENV_FILE.tmp" "$ENV_FILE"
     cat "$ENV_FILE"
     say "moto ready at $endpoint (world $world, pid $pid)"
@@ -155,6 +184,7 @@ cmd_stop() {
 cmd_status() {
     if pid_alive "$MOTO_PID" && [ -f "$MOTO_READY" ]; then
         echo "moto: running pid $(cat "$MOTO_PID") at $(json_get "$MOTO_READY" 'd["endpoint"]') world $(cat "$RUN/world" 2>/dev/null || echo '?')"
+        json_get "$MOTO_READY" '"\n".join(x for x in ["imds: " + d["imds"]["endpoint"] if "imds" in d else "", "ecs: " + d["ecs"]["metadata_uri"] if "ecs" in d else "", "vpc worlds: %d" % len(d["vpc_worlds"]) if "vpc_worlds" in d else ""] if x)' | sed '/^$/d'
         return 0
     fi
     echo "moto: not running"

@@ -2,6 +2,7 @@
 """ecr-doctor test lab: moto server launcher (run with tests/lab/.venv/bin/python).
 
     moto_lab.py --port N --ready-file PATH [--enforce-auth] [--clock-offset SECONDS]
+                [--parent-pid PID] [--vpc-worlds] [--imds-port N] [--ecs-port N]
 
 Serves moto (all services, one WSGI app) on 127.0.0.1:N in this process (N=0 picks a
 free port), seeds a small AWS world with boto3 against itself, optionally turns IAM
@@ -16,9 +17,48 @@ auth enforcement on, then atomically writes PATH as JSON:
 and serves until SIGTERM/SIGINT (exit 0; the ready file is removed on exit).
 Nothing is printed on stdout; diagnostics go to stderr; request logs are off.
 
+Optional parts (each adds one key to the ready file):
+  --parent-pid PID  watchdog: polls every 0.5 s and exits like on SIGTERM (ready file
+                    removed, exit 0) once PID is gone or a zombie. No key.
+  --vpc-worlds      after the seeding above, creates one VPC per entry of VPC_WORLDS (below)
+                    with boto3 against itself; "vpc_worlds": {NAME: {"vpc_id", "vpc_cidr",
+                    "subnet_id", "subnet_cidr", "az", "route_table_id", "client_sg",
+                    "endpoint_sg", "endpoints": {"ecr.api", "ecr.dkr", "s3", "s3-interface":
+                    id or null}, "nat_gateway": id or null, "note": what is broken}}.
+                    World number N (1-based position in VPC_WORLDS) owns 10.N.0.0/16.
+  --imds-port N     IMDSv2 stand-in on 127.0.0.1:N (0 = free port) for an EC2 instance that
+                    is run (RunInstances) in the `healthy` world's subnet with client-sg;
+                    "imds": {"endpoint", "port", "world", "instance_id", "mac",
+                    "private_ip", "role", "role_arn"}. Implies --vpc-worlds.
+                    PUT /latest/api/token needs X-aws-ec2-metadata-token-ttl-seconds (1..21600,
+                    else 400; echoed in the answer); a GET without a live token gets 401.
+                    Serves meta-data/{instance-id, placement/*, mac, local-ipv4, hostname,
+                    network/interfaces/macs/<mac>/*, iam/security-credentials/[<role>]} and
+                    dynamic/instance-identity/document; directories list their entries.
+  --ecs-port N      ECS task metadata v4 + container credentials stand-in on 127.0.0.1:N
+                    for a Fargate task (an ENI 10.1.1.25 with client-sg in the `healthy`
+                    world's subnet); "ecs": {"metadata_uri": ".../v4/abc", "credentials_uri":
+                    ".../creds", "port", "world", "task_arn", "eni_id", "private_ip",
+                    "role_arn"}. Implies --vpc-worlds. GET /v4/abc (container), /v4/abc/task
+                    (task, Containers = [container]), /creds; anything else 404.
+  IMDS and ECS credentials are real moto STS AssumeRole credentials (ASIA..., session
+  token, 6 h) of lab-instance-role / lab-task-role, which carry lab-healthy's policy: moto
+  rejects a user's AKIA key sent with any session token once auth is enforced.
+  lab-healthy may also call ec2:GetManagedPrefixListEntries (to read prefix-list rules).
+
 Environment:
     LAB_TOKEN_TTL_SECONDS  lifetime of ECR authorization tokens (default 43200 = 12 h);
                            read per request; negative values give an already-expired token.
+    LAB_TOKEN_PASSWORD     opt-in (used by netlab.sh): when set and non-empty, every ECR token
+                           carries exactly this password, i.e. base64("AWS:" + it), so a lab
+                           registry's htpasswd can accept it; expiresAt still follows the TTL.
+
+TLS listeners (opt-in, used by netlab.sh): --tls-listen ADDR:PORT (repeatable) with
+--tls-cert PEM --tls-key PEM serves the same WSGI app (same moto backends, same state) over
+HTTPS on each ADDR:PORT too, e.g. on VPC endpoint addresses inside a network namespace, so
+clients use the real AWS host names (moto routes by Host header). ALPN offers http/1.1
+only; the TLS handshake runs in the request thread (a stalled client cannot block the
+listener). Ready-file key "tls_listen": ["ADDR:PORT", ...] ([] without the flag).
 
 Lab extensions (what and why):
  1. ECR GetAuthorizationToken (moto.ecr.responses.ECRResponse.get_authorization_token is
@@ -35,6 +75,10 @@ Lab extensions (what and why):
     drops that one, and the middleware sets exactly one Date = now + --clock-offset
     (RFC 7231 IMF-fixdate) on every response, offset 0 included.
  3. Request logging off (handler subclass). Why: keep the lab quiet.
+ 4. VPC endpoint state (moto.ec2.models.vpcs.VPCEndPoint.state becomes a property). Why:
+    moto reports every endpoint as "available". An endpoint tagged `lab:state=<value>` is
+    reported with State <value> (DescribeVpcEndpoints, its vpc-endpoint-state filter, and
+    CreateVpcEndpoint's answer); untagged endpoints keep moto's behaviour.
 """
 from __future__ import annotations
 
@@ -73,6 +117,7 @@ USERS = {
                     "sts:GetCallerIdentity",
                     "ecr:*",
                     "ec2:Describe*",
+                    "ec2:GetManagedPrefixListEntries",
                     "s3:GetObject",
                 ],
                 "Resource": "*",
@@ -124,7 +169,8 @@ def patch_ecr_token() -> None:
         expires = int(time.time()) + token_ttl()
         auth_data = []
         for registry_id in registry_ids:
-            password = make_ecr_password(expires)
+            # LAB_TOKEN_PASSWORD: fixed password for netlab.sh's registry (opt-in).
+            password = os.environ.get("LAB_TOKEN_PASSWORD") or make_ecr_password(expires)
             token = base64.b64encode(f"AWS:{password}".encode("ascii")).decode()
             auth_data.append(
                 {
@@ -136,6 +182,22 @@ def patch_ecr_token() -> None:
         return ActionResult({"authorizationData": auth_data})
 
     ECRResponse.get_authorization_token = get_authorization_token
+
+
+def patch_endpoint_state() -> None:
+    """Lab extension 4: tag lab:state=<value> on a VPC endpoint sets its reported State."""
+    from moto.ec2.models.vpcs import VPCEndPoint
+
+    def _get(self):
+        for tag in self.ec2_backend.tags.get(self.id, {}).items():
+            if tag[0] == "lab:state":
+                return tag[1]
+        return self.__dict__.get("_lab_state", "available")
+
+    def _set(self, value):
+        self.__dict__["_lab_state"] = value
+
+    VPCEndPoint.state = property(_get, _set)
 
 
 class ClockOffsetMiddleware:
@@ -205,6 +267,518 @@ def seed(endpoint: str) -> dict:
     return users
 
 
+# --------------------------------------------------------------------------- VPC worlds
+# (name, what is broken). World N = position + 1 owns 10.N.0.0/16, subnet 10.N.1.0/24.
+VPC_WORLDS = [
+    ("healthy", "nothing broken"),
+    ("dns-hostnames-off", "VPC attribute enableDnsHostnames is false: endpoint private DNS inactive"),
+    ("dns-support-off", "VPC attribute enableDnsSupport is false: no Amazon DNS, private DNS inactive"),
+    ("custom-dns", "DHCP options domain-name-servers=10.N.0.53 (not AmazonProvidedDNS): "
+                   "endpoint private names need conditional forwarding"),
+    ("no-endpoints", "no ecr.api, ecr.dkr or s3 endpoint and no NAT/internet route: ECR unreachable"),
+    ("no-endpoints-nat", "no endpoints, but 0.0.0.0/0 goes to a NAT gateway (public path; works)"),
+    ("api-missing", "no ecr.api interface endpoint"),
+    ("dkr-missing", "no ecr.dkr interface endpoint"),
+    ("s3-missing", "no S3 gateway endpoint: layer downloads fail"),
+    ("dkr-private-dns-off", "ecr.dkr endpoint has PrivateDnsEnabled=false (required for ecr.dkr)"),
+    ("api-private-dns-off", "ecr.api endpoint has PrivateDnsEnabled=false: api.ecr resolves public "
+                            "unless clients use the vpce endpoint URL"),
+    ("sg-blocks-443", "endpoint-sg allows only TCP 80 from the VPC CIDR, not 443"),
+    ("sg-443-other-cidr", "endpoint-sg allows 443 only from 192.168.0.0/24, not the client subnet"),
+    ("sg-443-by-reference", "nothing if the client is in client-sg: endpoint-sg allows 443 only "
+                            "from security group client-sg (reference rule, no CIDR)"),
+    ("sg-443-prefix-list", "nothing: endpoint-sg allows 443 only from a customer-managed prefix "
+                           "list whose one entry is the VPC CIDR"),
+    ("api-policy-denies", "ecr.api endpoint policy allows only ecr:DescribeRepositories "
+                          "(GetAuthorizationToken implicitly denied)"),
+    ("dkr-policy-denies", "ecr.dkr endpoint policy allows only ecr:DescribeRepositories "
+                          "(BatchGetImage etc. implicitly denied)"),
+    ("dkr-policy-explicit-deny", "ecr.dkr endpoint policy: the allow statement plus an explicit "
+                                 "Deny of ecr:BatchGetImage"),
+    ("s3-not-associated", "S3 gateway endpoint is on a second route table that no subnet uses, "
+                          "not on the client subnet's table"),
+    ("s3-main-table", "nothing: the subnet has no explicit route-table association and the S3 "
+                      "gateway endpoint is on the main route table (implicit association)"),
+    ("s3-policy-denies", "S3 gateway endpoint policy allows s3:GetObject only on "
+                         "arn:aws:s3:::some-other-bucket/*, not the starport layer bucket"),
+    ("s3-interface-only", "no S3 gateway endpoint, only an S3 Interface endpoint "
+                          "(not the form ECR documents)"),
+    ("az-not-covered", "client subnet is in us-east-1b; the interface endpoints are only in a "
+                       "us-east-1a subnet (S3 gateway still covers the client via the route table)"),
+    ("endpoint-pending", "ecr.dkr endpoint State is pendingAcceptance (lab:state tag)"),
+]
+ECR_PULL_ACTIONS = ["ecr:GetAuthorizationToken", "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+LAYER_BUCKET = f"prod-{REGION}-starport-layer-bucket"
+LAB_AMI = "ami-0abcdef1234567890"
+INSTANCE_ROLE = "lab-instance-role"
+ECS_TASK_IP_HOST = 25   # the task ENI is 10.1.1.25 (healthy world)
+INSTANCE_IP_HOST = 10   # the instance is 10.1.1.10 (healthy world)
+
+
+def _policy(*statements) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _allow(actions, resource="*", sid=None) -> dict:
+    st = {"Effect": "Allow", "Principal": "*", "Action": actions, "Resource": resource}
+    if sid:
+        st = {"Sid": sid, **st}
+    return st
+
+
+def _tags(rtype: str, world: str, name: str, extra: dict | None = None) -> list:
+    tags = [{"Key": "Name", "Value": f"lab-{world}-{name}"}, {"Key": "lab:world", "Value": world}]
+    tags += [{"Key": k, "Value": v} for k, v in (extra or {}).items()]
+    return [{"ResourceType": rtype, "Tags": tags}]
+
+
+def build_vpc_world(ec2, n: int, name: str, note: str, amazon_dopt: str) -> dict:
+    svc = f"com.amazonaws.{REGION}"
+    vpc_cidr = f"10.{n}.0.0/16"
+    vpc_id = ec2.create_vpc(CidrBlock=vpc_cidr, TagSpecifications=_tags("vpc", name, "vpc"))["Vpc"]["VpcId"]
+    # enableDnsSupport starts true; moto starts enableDnsHostnames false (AWS: false too for
+    # non-default VPCs). One attribute per call, as in AWS.
+    if name != "dns-hostnames-off":
+        ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+    if name == "dns-support-off":
+        ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": False})
+    if name == "custom-dns":
+        dopt = ec2.create_dhcp_options(
+            DhcpConfigurations=[{"Key": "domain-name-servers", "Values": [f"10.{n}.0.53"]},
+                                {"Key": "domain-name", "Values": ["corp.example.internal"]}],
+            TagSpecifications=_tags("dhcp-options", name, "dhcp"))["DhcpOptions"]["DhcpOptionsId"]
+    else:
+        dopt = amazon_dopt
+    ec2.associate_dhcp_options(DhcpOptionsId=dopt, VpcId=vpc_id)
+
+    rt = ec2.create_route_table(VpcId=vpc_id, TagSpecifications=_tags("route-table", name, "private-rt"))["RouteTable"]["RouteTableId"]
+
+    def subnet(cidr, az, label):
+        return ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=az,
+                                 TagSpecifications=_tags("subnet", name, label))["Subnet"]["SubnetId"]
+
+    az, subnet_cidr = "us-east-1a", f"10.{n}.1.0/24"
+    ep_subnet = client_subnet = subnet(subnet_cidr, az, "private-a")
+    if name == "az-not-covered":
+        az, subnet_cidr = "us-east-1b", f"10.{n}.2.0/24"
+        client_subnet = subnet(subnet_cidr, az, "private-b")
+        ec2.associate_route_table(RouteTableId=rt, SubnetId=ep_subnet)
+    if name == "s3-main-table":  # no explicit association: the subnet uses the main table
+        rt = ec2.describe_route_tables(Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "association.main", "Values": ["true"]}])["RouteTables"][0]["RouteTableId"]
+    else:
+        ec2.associate_route_table(RouteTableId=rt, SubnetId=client_subnet)
+
+    client_sg = ec2.create_security_group(GroupName="client-sg", Description="lab client", VpcId=vpc_id,
+                                          TagSpecifications=_tags("security-group", name, "client-sg"))["GroupId"]
+    endpoint_sg = ec2.create_security_group(GroupName="endpoint-sg", Description="lab endpoints", VpcId=vpc_id,
+                                            TagSpecifications=_tags("security-group", name, "endpoint-sg"))["GroupId"]
+    rule = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+            "IpRanges": [{"CidrIp": vpc_cidr, "Description": "HTTPS from the VPC"}]}
+    if name == "sg-blocks-443":
+        rule.update(FromPort=80, ToPort=80)
+        rule["IpRanges"] = [{"CidrIp": vpc_cidr, "Description": "HTTP from the VPC"}]
+    elif name == "sg-443-other-cidr":
+        rule["IpRanges"] = [{"CidrIp": "192.168.0.0/24", "Description": "HTTPS from elsewhere"}]
+    elif name == "sg-443-by-reference":
+        del rule["IpRanges"]
+        rule["UserIdGroupPairs"] = [{"GroupId": client_sg, "Description": "HTTPS from client-sg"}]
+    elif name == "sg-443-prefix-list":
+        pl = ec2.create_managed_prefix_list(
+            PrefixListName=f"lab-{name}", MaxEntries=5, AddressFamily="IPv4",
+            Entries=[{"Cidr": vpc_cidr, "Description": "the VPC"}],
+            TagSpecifications=_tags("prefix-list", name, "pl"))["PrefixList"]["PrefixListId"]
+        del rule["IpRanges"]
+        rule["PrefixListIds"] = [{"PrefixListId": pl, "Description": "HTTPS from the prefix list"}]
+    ec2.authorize_security_group_ingress(GroupId=endpoint_sg, IpPermissions=[rule])
+
+    nat = None
+    if name == "no-endpoints-nat":
+        igw = ec2.create_internet_gateway(TagSpecifications=_tags("internet-gateway", name, "igw"))["InternetGateway"]["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+        public = subnet(f"10.{n}.0.0/24", "us-east-1a", "public-a")
+        public_rt = ec2.create_route_table(VpcId=vpc_id, TagSpecifications=_tags("route-table", name, "public-rt"))["RouteTable"]["RouteTableId"]
+        ec2.create_route(RouteTableId=public_rt, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+        ec2.associate_route_table(RouteTableId=public_rt, SubnetId=public)
+        alloc = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        nat = ec2.create_nat_gateway(SubnetId=public, AllocationId=alloc,
+                                     TagSpecifications=_tags("natgateway", name, "nat"))["NatGateway"]["NatGatewayId"]
+        ec2.create_route(RouteTableId=rt, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
+
+    ecr_allow = _allow(ECR_PULL_ACTIONS, sid="AllowPull")
+    only_describe = _policy(_allow(["ecr:DescribeRepositories"], sid="OnlyDescribe"))
+    policies = {
+        "ecr.api": only_describe if name == "api-policy-denies" else _policy(ecr_allow),
+        "ecr.dkr": (only_describe if name == "dkr-policy-denies" else
+                    _policy(ecr_allow, {"Sid": "DenyBatchGetImage", "Effect": "Deny", "Principal": "*",
+                                        "Action": "ecr:BatchGetImage", "Resource": "*"})
+                    if name == "dkr-policy-explicit-deny" else _policy(ecr_allow)),
+        "s3": _policy(_allow(["s3:GetObject"],
+                             ["arn:aws:s3:::some-other-bucket/*"] if name == "s3-policy-denies"
+                             else [f"arn:aws:s3:::{LAYER_BUCKET}/*"],
+                             sid="Access-to-specific-bucket-only")),
+    }
+    skip = {"no-endpoints": {"ecr.api", "ecr.dkr", "s3"}, "no-endpoints-nat": {"ecr.api", "ecr.dkr", "s3"},
+            "api-missing": {"ecr.api"}, "dkr-missing": {"ecr.dkr"}, "s3-missing": {"s3"},
+            "s3-interface-only": {"s3"}}.get(name, set())
+    endpoints = {"ecr.api": None, "ecr.dkr": None, "s3": None, "s3-interface": None}
+    for key in ("ecr.api", "ecr.dkr"):
+        if key in skip:
+            continue
+        extra = {"lab:state": "pendingAcceptance"} if (name, key) == ("endpoint-pending", "ecr.dkr") else None
+        endpoints[key] = ec2.create_vpc_endpoint(
+            VpcEndpointType="Interface", VpcId=vpc_id, ServiceName=f"{svc}.{key}",
+            SubnetIds=[ep_subnet], SecurityGroupIds=[endpoint_sg],
+            PrivateDnsEnabled=name != f"{key.split('.')[1]}-private-dns-off",
+            PolicyDocument=policies[key],
+            TagSpecifications=_tags("vpc-endpoint", name, key, extra))["VpcEndpoint"]["VpcEndpointId"]
+    if "s3" not in skip:
+        s3_rt = rt
+        if name == "s3-not-associated":
+            s3_rt = ec2.create_route_table(VpcId=vpc_id, TagSpecifications=_tags("route-table", name, "unused-rt"))["RouteTable"]["RouteTableId"]
+        endpoints["s3"] = ec2.create_vpc_endpoint(
+            VpcEndpointType="Gateway", VpcId=vpc_id, ServiceName=f"{svc}.s3", RouteTableIds=[s3_rt],
+            PolicyDocument=policies["s3"],
+            TagSpecifications=_tags("vpc-endpoint", name, "s3"))["VpcEndpoint"]["VpcEndpointId"]
+    if name == "s3-interface-only":
+        endpoints["s3-interface"] = ec2.create_vpc_endpoint(
+            VpcEndpointType="Interface", VpcId=vpc_id, ServiceName=f"{svc}.s3",
+            SubnetIds=[ep_subnet], SecurityGroupIds=[endpoint_sg], PrivateDnsEnabled=True,
+            PolicyDocument=policies["s3"],
+            TagSpecifications=_tags("vpc-endpoint", name, "s3-interface"))["VpcEndpoint"]["VpcEndpointId"]
+
+    return {"vpc_id": vpc_id, "vpc_cidr": vpc_cidr, "subnet_id": client_subnet,
+            "subnet_cidr": subnet_cidr, "az": az, "route_table_id": rt,
+            "client_sg": client_sg, "endpoint_sg": endpoint_sg, "endpoints": endpoints,
+            "nat_gateway": nat, "note": note.replace("10.N.", f"10.{n}.")}
+
+
+def seed_vpc_worlds(endpoint: str) -> dict:
+    ec2 = boto_client("ec2", endpoint)
+    # AWS gives every new VPC the region's default set (moto: the literal "default").
+    amazon_dopt = ec2.create_dhcp_options(DhcpConfigurations=[
+        {"Key": "domain-name", "Values": ["ec2.internal"]},
+        {"Key": "domain-name-servers", "Values": ["AmazonProvidedDNS"]}])["DhcpOptions"]["DhcpOptionsId"]
+    return {name: build_vpc_world(ec2, n, name, note, amazon_dopt)
+            for n, (name, note) in enumerate(VPC_WORLDS, start=1)}
+
+
+def role_credentials(endpoint: str, role: str, service: str, session: str) -> dict:
+    """Role with lab-healthy's permissions, assumed now for 6 h: temporary credentials that
+    moto accepts also under --enforce-auth (it rejects a user key sent with a session token)."""
+    iam = boto_client("iam", endpoint)
+    arn = iam.create_role(RoleName=role, MaxSessionDuration=43200,
+                          AssumeRolePolicyDocument=json.dumps({
+                              "Version": "2012-10-17",
+                              "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                             "Principal": {"Service": service}}]}))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=role, PolicyName=f"{role}-inline",
+                        PolicyDocument=json.dumps(USERS["lab-healthy"]))
+    c = boto_client("sts", endpoint).assume_role(RoleArn=arn, RoleSessionName=session,
+                                                 DurationSeconds=21600)["Credentials"]
+    return {"AccessKeyId": c["AccessKeyId"], "SecretAccessKey": c["SecretAccessKey"],
+            "Token": c["SessionToken"], "Expiration": _iso(c["Expiration"].timestamp()),
+            "LastUpdated": _iso(time.time()), "RoleArn": arn}
+
+
+def seed_instance(endpoint: str, world: dict) -> dict:
+    """An EC2 instance (for IMDS) in the world's subnet with client-sg and an instance profile."""
+    iam = boto_client("iam", endpoint)
+    prof = iam.create_instance_profile(InstanceProfileName=INSTANCE_ROLE)["InstanceProfile"]
+    ec2 = boto_client("ec2", endpoint)
+    base = world["subnet_cidr"].rsplit(".", 1)[0]
+    inst = ec2.run_instances(
+        ImageId=LAB_AMI, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+        SubnetId=world["subnet_id"], SecurityGroupIds=[world["client_sg"]],
+        PrivateIpAddress=f"{base}.{INSTANCE_IP_HOST}", IamInstanceProfile={"Arn": prof["Arn"]},
+        TagSpecifications=_tags("instance", "healthy", "instance"))["Instances"][0]
+    eni = inst["NetworkInterfaces"][0]
+    creds = role_credentials(endpoint, INSTANCE_ROLE, "ec2.amazonaws.com", inst["InstanceId"])
+    iam.add_role_to_instance_profile(InstanceProfileName=INSTANCE_ROLE, RoleName=INSTANCE_ROLE)
+    return {"instance_id": inst["InstanceId"], "mac": eni["MacAddress"],
+            "private_ip": inst["PrivateIpAddress"], "role": INSTANCE_ROLE,
+            "instance_profile_arn": prof["Arn"], "image_id": LAB_AMI, "instance_type": "t3.micro",
+            "launch_time": inst["LaunchTime"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "world": world, "creds": creds}
+
+
+def seed_task_eni(endpoint: str, world: dict) -> dict:
+    """The ENI a Fargate task in awsvpc mode would have (client-sg, fixed IP)."""
+    import uuid
+
+    ec2 = boto_client("ec2", endpoint)
+    base = world["subnet_cidr"].rsplit(".", 1)[0]
+    task_id = "0123456789abcdef0123456789abcdef"
+    eni = ec2.create_network_interface(
+        SubnetId=world["subnet_id"], Groups=[world["client_sg"]],
+        PrivateIpAddress=f"{base}.{ECS_TASK_IP_HOST}",
+        Description=f"arn:aws:ecs:{REGION}:{ACCOUNT}:attachment/{uuid.uuid4()}",
+        TagSpecifications=_tags("network-interface", "healthy", "task-eni"))["NetworkInterface"]
+    creds = role_credentials(endpoint, "lab-task-role", "ecs-tasks.amazonaws.com", task_id)
+    return {"eni_id": eni["NetworkInterfaceId"], "mac": eni["MacAddress"],
+            "private_ip": eni["PrivateIpAddress"], "task_id": task_id, "creds": creds}
+
+
+# --------------------------------------------------------------------------- metadata stand-ins
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+
+
+def make_imds_handler(inst: dict):
+    """IMDSv2 only: PUT /latest/api/token (TTL header 1..21600), GETs need the token."""
+    from http.server import BaseHTTPRequestHandler
+
+    w, mac = inst["world"], inst["mac"]
+    net = f"network/interfaces/macs/{mac}/"
+    ip = inst["private_ip"]
+    hostname = f"ip-{ip.replace('.', '-')}.ec2.internal"
+    identity = {
+        "accountId": ACCOUNT, "architecture": "x86_64", "availabilityZone": w["az"],
+        "billingProducts": None, "devpayProductCodes": None, "marketplaceProductCodes": None,
+        "imageId": inst["image_id"], "instanceId": inst["instance_id"],
+        "instanceType": inst["instance_type"], "kernelId": None, "pendingTime": inst["launch_time"],
+        "privateIp": ip, "ramdiskId": None, "region": REGION, "version": "2017-09-30",
+    }
+    static = {
+        "meta-data/ami-id": inst["image_id"],
+        "meta-data/hostname": hostname,
+        "meta-data/local-hostname": hostname,
+        "meta-data/local-ipv4": ip,
+        "meta-data/instance-id": inst["instance_id"],
+        "meta-data/instance-type": inst["instance_type"],
+        "meta-data/mac": mac,
+        "meta-data/placement/availability-zone": w["az"],
+        "meta-data/placement/region": REGION,
+        "meta-data/iam/info": json.dumps({"Code": "Success", "LastUpdated": inst["launch_time"],
+                                          "InstanceProfileArn": inst["instance_profile_arn"],
+                                          "InstanceProfileId": "AIPA" + "LAB" * 5}, indent=2),
+        "meta-data/" + net + "device-number": "0",
+        "meta-data/" + net + "local-ipv4s": ip,
+        "meta-data/" + net + "mac": mac,
+        "meta-data/" + net + "owner-id": ACCOUNT,
+        "meta-data/" + net + "security-group-ids": w["client_sg"],
+        "meta-data/" + net + "security-groups": "client-sg",
+        "meta-data/" + net + "subnet-id": w["subnet_id"],
+        "meta-data/" + net + "subnet-ipv4-cidr-block": w["subnet_cidr"],
+        "meta-data/" + net + "vpc-id": w["vpc_id"],
+        "meta-data/" + net + "vpc-ipv4-cidr-block": w["vpc_cidr"],
+        "meta-data/" + net + "vpc-ipv4-cidr-blocks": w["vpc_cidr"],
+        "dynamic/instance-identity/document": json.dumps(identity, indent=2),
+    }
+    dynamic = {f"meta-data/iam/security-credentials/{inst['role']}":
+               lambda: json.dumps({"Code": "Success", "Type": "AWS-HMAC",
+                                   **{k: v for k, v in inst["creds"].items() if k != "RoleArn"}}, indent=2),
+               "meta-data/iam/security-credentials/": lambda: inst["role"]}
+    tokens: dict[str, float] = {}
+    lock = threading.Lock()
+
+    def listing(prefix: str):
+        names = set()
+        for k in list(static) + list(dynamic):
+            if k.startswith(prefix) and k != prefix:
+                head, sep, _ = k[len(prefix):].partition("/")
+                names.add(head + sep)
+        return "\n".join(sorted(names)) if names else None
+
+    class ImdsHandler(BaseHTTPRequestHandler):
+        server_version = "EC2ws"
+        protocol_version = "HTTP/1.1"
+
+        def version_string(self):
+            return self.server_version
+
+        def log_message(self, *a):
+            pass
+
+        def _send(self, code: int, body: str = "", headers=()):
+            data = body.encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in headers:
+                self.send_header(k, v)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def do_PUT(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            if n:
+                self.rfile.read(n)
+            if self.path != "/latest/api/token":
+                return self._send(404, "Not Found")
+            if self.headers.get("X-Forwarded-For"):
+                return self._send(403, "Forbidden")
+            raw = self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
+            try:
+                ttl = int(raw)
+            except (TypeError, ValueError):
+                return self._send(400, "Bad Request")
+            if not 1 <= ttl <= 21600:
+                return self._send(400, "Bad Request")
+            token = "lab-imds-" + secrets.token_urlsafe(32)
+            with lock:
+                tokens[token] = time.time() + ttl
+            self._send(200, token, [("X-aws-ec2-metadata-token-ttl-seconds", str(ttl))])
+
+        def do_GET(self):
+            token = self.headers.get("X-aws-ec2-metadata-token")
+            with lock:
+                exp = tokens.get(token or "")
+            if exp is None or exp < time.time():
+                return self._send(401, "Unauthorized")
+            path = self.path.split("?", 1)[0]
+            if not path.startswith("/latest/"):
+                return self._send(404, "Not Found")
+            rel = path[len("/latest/"):]
+            ttl_hdr = [("X-aws-ec2-metadata-token-ttl-seconds", str(int(exp - time.time())))]
+            if rel in static:
+                return self._send(200, static[rel], ttl_hdr)
+            if rel in dynamic:
+                return self._send(200, dynamic[rel](), ttl_hdr)
+            body = listing(rel if rel.endswith("/") or rel == "" else rel + "/")
+            if body is not None:
+                return self._send(200, body, ttl_hdr)
+            self._send(404, "Not Found")
+
+        do_HEAD = do_GET
+
+    return ImdsHandler
+
+
+def make_ecs_handler(task: dict, world: dict):
+    """ECS task metadata v4 (GET /v4/abc, /v4/abc/task) and container credentials (GET /creds)."""
+    from http.server import BaseHTTPRequestHandler
+
+    n_base = world["subnet_cidr"].rsplit(".", 1)[0]
+    vpc_base = world["vpc_cidr"].split("/")[0].rsplit(".", 2)[0]
+    ip = task["private_ip"]
+    cluster = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/lab"
+    task_arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/lab/{task['task_id']}"
+    started = _iso(time.time() - 60)
+    container = {
+        "DockerId": f"{task['task_id']}-1234567890",
+        "Name": "app",
+        "DockerName": "app",
+        "Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/lab/app:latest",
+        "ImageID": "sha256:" + "0" * 64,
+        "Labels": {
+            "com.amazonaws.ecs.cluster": cluster,
+            "com.amazonaws.ecs.container-name": "app",
+            "com.amazonaws.ecs.task-arn": task_arn,
+            "com.amazonaws.ecs.task-definition-family": "lab-app",
+            "com.amazonaws.ecs.task-definition-version": "1",
+        },
+        "DesiredStatus": "RUNNING",
+        "KnownStatus": "RUNNING",
+        "Limits": {"CPU": 2},
+        "CreatedAt": started,
+        "StartedAt": started,
+        "Type": "NORMAL",
+        "ContainerARN": f"arn:aws:ecs:{REGION}:{ACCOUNT}:container/lab/{task['task_id']}/"
+                        "05966557-f16c-49cb-9352-24b3a0dcd0e1",
+        "LogDriver": "awslogs",
+        "LogOptions": {"awslogs-create-group": "true", "awslogs-group": "/ecs/lab-app",
+                       "awslogs-region": REGION, "awslogs-stream": f"ecs/app/{task['task_id']}"},
+        "Networks": [{
+            "NetworkMode": "awsvpc",
+            "IPv4Addresses": [ip],
+            "AttachmentIndex": 0,
+            "MACAddress": task["mac"],
+            "IPv4SubnetCIDRBlock": world["subnet_cidr"],
+            "DomainNameServers": [f"{vpc_base}.0.2"],
+            "DomainNameSearchList": ["ec2.internal"],
+            "PrivateDNSName": f"ip-{ip.replace('.', '-')}.ec2.internal",
+            "SubnetGatewayIpv4Address": f"{n_base}.1/{world['subnet_cidr'].split('/')[1]}",
+        }],
+        "Snapshotter": "overlayfs",
+    }
+    task_doc = {
+        "Cluster": cluster,
+        "TaskARN": task_arn,
+        "Family": "lab-app",
+        "Revision": "1",
+        "DesiredStatus": "RUNNING",
+        "KnownStatus": "RUNNING",
+        "Limits": {"CPU": 0.25, "Memory": 512},
+        "PullStartedAt": started,
+        "PullStoppedAt": started,
+        "AvailabilityZone": world["az"],
+        "LaunchType": "FARGATE",
+        "Containers": [container],
+        "VPCID": world["vpc_id"],
+        "ClockDrift": {"ClockErrorBound": 0.5, "ReferenceTimestamp": started,
+                       "ClockSynchronizationStatus": "SYNCHRONIZED"},
+        "EphemeralStorageMetrics": {"Utilized": 261, "Reserved": 20496},
+    }
+    routes = {"/v4/abc": lambda: container, "/v4/abc/task": lambda: task_doc,
+              "/creds": lambda: {k: v for k, v in task["creds"].items() if k != "LastUpdated"}}
+
+    class EcsHandler(BaseHTTPRequestHandler):
+        server_version = "ecs-agent-lab"
+        protocol_version = "HTTP/1.1"
+
+        def version_string(self):
+            return self.server_version
+
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            path = self.path.split("?", 1)[0].rstrip("/")
+            fn = routes.get(path)
+            code, body = (200, json.dumps(fn(), indent=2)) if fn else (404, json.dumps({"error": "not found"}))
+            data = body.encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return EcsHandler, task_arn
+
+
+def serve_http(port: int, handler, name: str):
+    from http.server import ThreadingHTTPServer
+
+    ThreadingHTTPServer.daemon_threads = True
+    srv = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=srv.serve_forever, args=(0.1,), name=name, daemon=True).start()
+    return srv
+
+
+def start_watchdog(pid: int, stop: threading.Event) -> None:
+    """--parent-pid: set `stop` once PID is gone (or a zombie nobody reaped yet)."""
+    def alive() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except (FileNotFoundError, IndexError):
+            return os.path.exists("/proc") is False
+        except OSError:
+            return True
+
+    def run():
+        while not stop.is_set():
+            if not alive():
+                log.info("parent pid %d is gone; stopping", pid)
+                stop.set()
+                return
+            stop.wait(0.5)
+
+    threading.Thread(target=run, name="watchdog", daemon=True).start()
+
+
 def enable_auth(endpoint: str) -> None:
     """Same call a client would make: POST /moto-api/reset-auth, body '0'."""
     import urllib.request
@@ -236,6 +810,30 @@ def write_ready(path: str, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def start_tls_listeners(app, specs, cert: str, key: str) -> list:
+    """Opt-in (netlab.sh): also serve `app` over HTTPS on each "ADDR:PORT" in specs."""
+    import ssl
+    from werkzeug.serving import make_server
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols(["http/1.1"])
+    servers = []
+    for spec in specs:
+        host, _, port = spec.rpartition(":")
+        srv = make_server(host.strip("[]"), int(port), app, threaded=True,
+                          request_handler=make_handler_class())
+        # Handshake on first read in the request thread, not in accept() on the
+        # serving thread; ssl_context set afterwards so werkzeug reports https.
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True,
+                                     do_handshake_on_connect=False)
+        srv.ssl_context = ctx
+        threading.Thread(target=srv.serve_forever, name=f"moto-tls-{spec}",
+                         daemon=True).start()
+        servers.append(srv)
+    return servers
+
+
 # --------------------------------------------------------------------------- main
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="ecr-doctor lab: moto with lab extensions")
@@ -244,7 +842,17 @@ def main(argv=None) -> int:
     ap.add_argument("--enforce-auth", action="store_true", help="evaluate IAM after seeding")
     ap.add_argument("--clock-offset", type=float, default=0.0,
                     help="seconds added to the Date response header")
+    ap.add_argument("--tls-listen", action="append", default=[], metavar="ADDR:PORT",
+                    help="opt-in: also serve HTTPS here (repeatable; needs --tls-cert/--tls-key)")
+    ap.add_argument("--tls-cert", help="PEM certificate (chain) for --tls-listen")
+    ap.add_argument("--tls-key", help="PEM private key for --tls-listen")
+    ap.add_argument("--parent-pid", type=int, help="exit (cleanly) once this process is gone")
+    ap.add_argument("--vpc-worlds", action="store_true", help="seed the VPC worlds")
+    ap.add_argument("--imds-port", type=int, help="IMDSv2 stand-in port (0 = pick one)")
+    ap.add_argument("--ecs-port", type=int, help="ECS task metadata v4 stand-in port (0 = pick one)")
     args = ap.parse_args(argv)
+    if args.imds_port is not None or args.ecs_port is not None:
+        args.vpc_worlds = True
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="moto_lab: %(message)s")
@@ -256,6 +864,7 @@ def main(argv=None) -> int:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     patch_ecr_token()
+    patch_endpoint_state()
     app = ClockOffsetMiddleware(DomainDispatcherApplication(create_backend_app),
                                 args.clock_offset)
     server = make_server("127.0.0.1", args.port, app, threaded=True,
@@ -264,17 +873,51 @@ def main(argv=None) -> int:
     endpoint = f"http://127.0.0.1:{port}"
     thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
     thread.start()
+    if args.tls_listen:
+        if not (args.tls_cert and args.tls_key):
+            ap.error("--tls-listen needs --tls-cert and --tls-key")
+        start_tls_listeners(app, args.tls_listen, args.tls_cert, args.tls_key)
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
 
+    if args.parent_pid:
+        start_watchdog(args.parent_pid, stop)
+
+    extra, side = {}, []
     try:
         users = seed(endpoint)
+        if args.vpc_worlds:
+            t1 = time.monotonic()
+            extra["vpc_worlds"] = worlds = seed_vpc_worlds(endpoint)
+            log.info("%d VPC worlds seeded in %.2fs", len(worlds), time.monotonic() - t1)
+        if args.imds_port is not None:
+            inst = seed_instance(endpoint, worlds["healthy"])
+            srv = serve_http(args.imds_port, make_imds_handler(inst), "imds")
+            side.append(srv)
+            p = srv.server_address[1]
+            extra["imds"] = {"endpoint": f"http://127.0.0.1:{p}", "port": p, "world": "healthy",
+                             "instance_id": inst["instance_id"], "mac": inst["mac"],
+                             "private_ip": inst["private_ip"], "role": inst["role"],
+                             "role_arn": inst["creds"]["RoleArn"]}
+        if args.ecs_port is not None:
+            task = seed_task_eni(endpoint, worlds["healthy"])
+            handler, task_arn = make_ecs_handler(task, worlds["healthy"])
+            srv = serve_http(args.ecs_port, handler, "ecs")
+            side.append(srv)
+            p = srv.server_address[1]
+            extra["ecs"] = {"metadata_uri": f"http://127.0.0.1:{p}/v4/abc",
+                            "credentials_uri": f"http://127.0.0.1:{p}/creds", "port": p,
+                            "world": "healthy", "task_arn": task_arn, "eni_id": task["eni_id"],
+                            "private_ip": task["private_ip"],
+                            "role_arn": task["creds"]["RoleArn"]}
         if args.enforce_auth:
             enable_auth(endpoint)
     except Exception as e:  # noqa: BLE001
-        log.error("seeding failed: %s", e)
+        log.error("seeding failed: %r", e)
+        for srv in side:
+            srv.shutdown()
         server.shutdown()
         return 1
 
@@ -289,11 +932,15 @@ def main(argv=None) -> int:
             "token_ttl_seconds": token_ttl(),
             "pid": os.getpid(),
             "users": users,
+            "tls_listen": args.tls_listen,
+            **extra,
         })
         log.info("ready on %s in %.2fs (enforce_auth=%s clock_offset=%s)",
                  endpoint, time.monotonic() - t0, args.enforce_auth, args.clock_offset)
     while not stop.wait(3600):
         pass
+    for srv in side:
+        srv.shutdown()
     server.shutdown()
     thread.join(5)
     try:

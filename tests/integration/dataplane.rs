@@ -1,0 +1,194 @@
+//! The data plane, run inside the lab's network namespaces ("VPC in a box"): the doctor
+//! uses its normal system resolver and port 443, against dnsmasq, moto over TLS and the
+//! distribution registry with its S3 redirect. Needs root and `ip netns`; without them these
+//! tests say so and pass vacuously, unless ECR_DOCTOR_REQUIRE_NETLAB=1 (CI) makes them fail.
+
+use crate::harness::{repo, validate_schema, Run};
+use serde_json::Value;
+use std::process::Command;
+
+pub struct Netlab {
+    pub ns: String,
+    pub lab: Value,
+    env: Vec<(String, String)>,
+}
+
+fn netlab() -> std::path::PathBuf {
+    repo().join("tests/lab/netlab.sh")
+}
+
+impl Netlab {
+    /// `None` (after saying why on stderr) when this machine cannot make namespaces.
+    pub fn up(name: &str, world: &str) -> Option<Netlab> {
+        let check = Command::new(netlab()).arg("check").output().expect("run netlab.sh check");
+        if !check.status.success() {
+            let why = String::from_utf8_lossy(&check.stdout).to_string() + &String::from_utf8_lossy(&check.stderr);
+            if std::env::var("ECR_DOCTOR_REQUIRE_NETLAB").is_ok_and(|v| v == "1") {
+                panic!("the namespace lab cannot run here: {why}");
+            }
+            eprintln!("SKIPPED {name}: the namespace lab cannot run here ({}); run as root to include it", why.trim());
+            return None;
+        }
+        let ns = format!("ecrd-{name}-{}", std::process::id() % 100000);
+        let out = Command::new(netlab()).args(["up", &ns, world]).output().expect("netlab.sh up");
+        assert!(
+            out.status.success(),
+            "netlab.sh up {ns} {world} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let dir = repo().join("tests/lab/run").join(&ns);
+        let lab: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("lab.json")).unwrap()).unwrap();
+        // the client environment exactly as env.sh sets it
+        let dump = Command::new("bash")
+            .arg("-c")
+            .arg(format!("source '{}' && env -0", dir.join("env.sh").display()))
+            .env_clear()
+            .output()
+            .unwrap();
+        let env = String::from_utf8_lossy(&dump.stdout)
+            .split('\0')
+            .filter_map(|kv| kv.split_once('='))
+            .filter(|(k, _)| k.starts_with("AWS_"))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Some(Netlab { ns, lab, env })
+    }
+
+    pub fn world(&self, world: &str) {
+        let out = Command::new(netlab()).args(["world", &self.ns, world]).output().unwrap();
+        assert!(out.status.success(), "netlab.sh world {world}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Runs the doctor inside the namespace with the lab's client environment.
+    pub fn doctor(&self, args: &[&str]) -> Run {
+        let home = tempfile::tempdir().unwrap();
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns, env!("CARGO_BIN_EXE_ecr-doctor")])
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("AWS_CONFIG_FILE", home.path().join("no-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", home.path().join("no-credentials"))
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Drop for Netlab {
+    fn drop(&mut self) {
+        let _ = Command::new(netlab()).args(["down", &self.ns]).output();
+    }
+}
+
+const JSON: [&str; 2] = ["--output", "json"];
+
+fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = JSON.to_vec();
+    a.extend_from_slice(extra);
+    a
+}
+
+#[test]
+fn healthy_world_pulls_a_layer_through_the_s3_redirect() {
+    let Some(lab) = Netlab::up("ok", "healthy") else { return };
+    let r = lab.doctor(&args(&["--image", "lab/app:1.0"]));
+    assert_eq!(r.code, 0, "{:?}\n{}", r.not_passing(), r.stderr);
+    validate_schema(&r.stdout);
+    assert!(r.not_passing().is_empty(), "{:?}", r.not_passing());
+    let dns = r.entry("dns.ecr-dkr");
+    assert_eq!(dns["facts"]["addresses"][0], "10.0.1.11");
+    assert!(dns["facts"]["resolver"].as_str().unwrap().starts_with("system resolver"), "{}", dns["facts"]);
+    let net = r.entry("net.ecr-dkr");
+    assert!(net["facts"]["cert_issuer"].as_str().unwrap().contains("ecr-doctor lab CA"));
+    let layers = &lab.lab["images"]["lab/app:1.0"]["layers"];
+    let smallest = layers.as_array().unwrap().iter().min_by_key(|l| l["size"].as_u64()).unwrap();
+    let dl = r.entry("image.layer-download");
+    assert_eq!(dl["facts"]["digest"], smallest["digest"]);
+    assert_eq!(dl["facts"]["bytes"], smallest["size"]);
+    assert_eq!(dl["facts"]["redirect_host"], "prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com");
+    assert_eq!(r.entry("image.manifest")["facts"]["digest"], lab.lab["images"]["lab/app:1.0"]["digest"]);
+
+    // the same registry: a missing tag, a missing repository, a multi-platform index
+    let r = lab.doctor(&args(&["--image", "lab/app:9.9"]));
+    assert_eq!(r.not_passing(), ["image.manifest=fail/not-found", "image.layer-download=skip/-"]);
+    let facts = &r.entry("image.manifest")["facts"];
+    assert_eq!(facts["repository_exists"], true);
+    assert_eq!(facts["close_tags"][0], "1.0");
+    let r = lab.doctor(&args(&["--image", "lab/missing:1.0"]));
+    assert_eq!(r.check("image.manifest"), ("fail".into(), Some("not-found".into())));
+    assert_eq!(r.entry("image.manifest")["facts"]["repository_exists"], false);
+    let r = lab.doctor(&args(&["--image", "lab/multi:1.0"]));
+    assert!(r.not_passing().is_empty(), "{:?}", r.not_passing());
+    assert_eq!(r.entry("image.manifest")["facts"]["platform"], "linux/amd64");
+    let r = lab.doctor(&args(&["--image", "lab/multi:1.0", "--platform", "linux/s390x"]));
+    assert_eq!(r.check("image.manifest"), ("fail".into(), Some("platform-not-found".into())));
+    // no --image: the image checks say so and the rest passes
+    let r = lab.doctor(&JSON);
+    assert_eq!(r.check("image.manifest"), ("skip".into(), Some("no-image".into())));
+    assert_eq!(r.code, 0);
+}
+
+#[test]
+fn registry_blackholed_refused_and_wrong_certificate() {
+    let Some(lab) = Netlab::up("reg", "registry-dropped") else { return };
+    let r = lab.doctor(&args(&["--image", "lab/app:1.0", "--timeout", "1s"]));
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.not_passing(),
+        ["net.ecr-dkr=fail/connect-timeout", "registry.auth=skip/-", "image.manifest=skip/-", "image.layer-download=skip/-"]
+    );
+    assert_eq!(r.entry("net.ecr-dkr")["facts"]["address"], "10.0.1.11:443");
+
+    lab.world("registry-refused");
+    let r = lab.doctor(&args(&["--image", "lab/app:1.0"]));
+    assert_eq!(r.check("net.ecr-dkr"), ("fail".into(), Some("connection-refused".into())));
+
+    lab.world("wrong-cert");
+    let r = lab.doctor(&args(&["--image", "lab/app:1.0"]));
+    assert_eq!(r.check("net.ecr-dkr"), ("fail".into(), Some("tls-failed".into())));
+    let facts = &r.entry("net.ecr-dkr")["facts"];
+    assert!(!facts["cert_issuer"].as_str().unwrap().contains("ecr-doctor lab CA"), "{facts}");
+    assert_eq!(r.check("net.ecr-api").0, "pass", "only the registry's certificate is wrong");
+}
+
+#[test]
+fn layer_host_blackholed_and_corrupt_blob() {
+    let Some(lab) = Netlab::up("s3", "layer-dropped") else { return };
+    let r = lab.doctor(&args(&["--image", "lab/app:1.0", "--timeout", "1s"]));
+    // the classic missing-S3-endpoint symptom: login and manifest work, the layer does not
+    assert_eq!(r.check("registry.auth").0, "pass");
+    assert_eq!(r.check("image.manifest").0, "pass");
+    assert_eq!(r.not_passing(), ["net.s3=fail/connect-timeout", "image.layer-download=fail/redirect-unreachable"]);
+    let dl = r.entry("image.layer-download");
+    assert_eq!(dl["facts"]["redirect_host"], "prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com");
+
+    lab.world("corrupt-blob");
+    let r = lab.doctor(&args(&["--image", "lab/app:1.0"]));
+    assert_eq!(r.not_passing(), ["image.layer-download=fail/digest-mismatch"]);
+    let facts = &r.entry("image.layer-download")["facts"];
+    assert_ne!(facts["got_digest"], facts["digest"]);
+}
+
+#[test]
+fn names_resolving_to_public_addresses() {
+    let Some(lab) = Netlab::up("pub", "public-names") else { return };
+    let r = lab.doctor(&args(&["--image", "lab/app:1.0", "--timeout", "1s"]));
+    assert_eq!(r.code, 1);
+    for host in ["dns.ecr-api", "dns.ecr-dkr", "dns.s3"] {
+        let e = r.entry(host);
+        assert_eq!(e["facts"]["addresses"][0], "198.18.0.20", "{host}");
+        assert_eq!(e["facts"]["address_kind"], "public", "{host}");
+    }
+    for id in ["net.ecr-api", "net.ecr-dkr", "net.s3"] {
+        assert_eq!(r.check(id), ("fail".into(), Some("connect-timeout".into())), "{id}");
+    }
+    assert_eq!(r.check("token.get"), ("fail".into(), Some("unreachable".into())));
+}
