@@ -271,14 +271,12 @@ async fn run(
 ) -> i32 {
     let started_at = SystemTime::now();
     let t0 = Instant::now();
-    let net = match crate::probes::net::SystemNet::new(
-        cli.dns_server,
-        cli.timeout,
-        ca_bundle.as_deref(),
-    ) {
-        Ok(n) => n,
-        Err(e) => return usage_error(&e),
-    };
+    let net =
+        match crate::probes::net::SystemNet::new(cli.dns_server, cli.timeout, ca_bundle.as_deref())
+        {
+            Ok(n) => n,
+            Err(e) => return usage_error(&e),
+        };
     let probe = match SdkProbe::load(SdkOptions {
         region: cli.region.clone(),
         profile: cli.profile.clone(),

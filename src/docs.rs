@@ -158,8 +158,15 @@ mod tests {
             (
                 "dataplane.rs",
                 &[
-                    "dns.ecr-api", "dns.ecr-dkr", "dns.s3", "net.ecr-api", "net.ecr-dkr", "net.s3",
-                    "registry.auth", "image.manifest", "image.layer-download",
+                    "dns.ecr-api",
+                    "dns.ecr-dkr",
+                    "dns.s3",
+                    "net.ecr-api",
+                    "net.ecr-dkr",
+                    "net.s3",
+                    "registry.auth",
+                    "image.manifest",
+                    "image.layer-download",
                 ],
             ),
             (

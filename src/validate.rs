@@ -203,13 +203,19 @@ pub fn platform(s: &str) -> Result<String, String> {
     let ok = s.split_once('/').is_some_and(|(os, arch)| {
         !os.is_empty()
             && !arch.is_empty()
-            && os.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            && arch.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'/')
+            && os
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && arch
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'/')
     });
     if ok {
         Ok(s.to_string())
     } else {
-        Err(format!("'{s}' is not a platform (expected OS/ARCH, e.g. linux/amd64 or linux/arm64)"))
+        Err(format!(
+            "'{s}' is not a platform (expected OS/ARCH, e.g. linux/amd64 or linux/arm64)"
+        ))
     }
 }
 

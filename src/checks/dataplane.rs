@@ -39,14 +39,24 @@ impl Host {
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            v4.is_private() || v4.is_loopback() || v4.is_link_local() || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
         }
-        IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80,
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
     }
 }
 
 fn in_any(ip: IpAddr, cidrs: &[String]) -> bool {
-    cidrs.iter().filter_map(|c| c.parse::<IpNet>().ok()).any(|n| n.contains(&ip))
+    cidrs
+        .iter()
+        .filter_map(|c| c.parse::<IpNet>().ok())
+        .any(|n| n.contains(&ip))
 }
 
 /// The interface endpoint with private DNS whose name `host` should resolve to, with the
@@ -58,10 +68,9 @@ async fn private_endpoint(cx: &Ctx, host: Host) -> Option<(String, Vec<String>, 
     let vc = cx.board.vpc.get()?;
     let snap = cx.aws.vpc_snapshot(vc.vpc_id.clone()).await.ok()?;
     let service = super::vpc::service_name(cx.region(), host.service());
-    let ep = snap
-        .endpoints
-        .iter()
-        .find(|e| e.service_name == service && e.kind.eq_ignore_ascii_case("Interface") && e.private_dns)?;
+    let ep = snap.endpoints.iter().find(|e| {
+        e.service_name == service && e.kind.eq_ignore_ascii_case("Interface") && e.private_dns
+    })?;
     Some((
         ep.id.clone(),
         snap.cidrs.clone(),
@@ -89,7 +98,11 @@ fn dns(cx: Arc<Ctx>, host: Host) -> BoxFuture<'static, Outcome> {
                     DnsFailure::ServFail(d) => ("servfail", d),
                     DnsFailure::Other(d) => ("servfail", d),
                 };
-                return Outcome { code: code.into(), ..base }.fact("error", detail);
+                return Outcome {
+                    code: code.into(),
+                    ..base
+                }
+                .fact("error", detail);
             }
         };
         if let Ok(mut m) = cx.board.dns.lock() {
@@ -104,18 +117,32 @@ fn dns(cx: Arc<Ctx>, host: Host) -> BoxFuture<'static, Outcome> {
         } else {
             "mixed"
         };
-        let base = base.fact("addresses", text.clone()).fact("address_kind", kind);
+        let base = base
+            .fact("addresses", text.clone())
+            .fact("address_kind", kind);
         if let Some((endpoint, cidrs, ips)) = private_endpoint(&cx, host).await {
-            let base = base.fact("endpoint_id", endpoint).fact("endpoint_ips", ips.clone());
+            let base = base
+                .fact("endpoint_id", endpoint)
+                .fact("endpoint_ips", ips.clone());
             let in_vpc = |a: &IpAddr| in_any(*a, &cidrs) || ips.contains(&a.to_string());
             if !addrs.iter().any(in_vpc) {
                 return if all_public {
-                    Outcome { code: "resolves-public".into(), ..base }
+                    Outcome {
+                        code: "resolves-public".into(),
+                        ..base
+                    }
                 } else {
-                    Outcome { code: "not-endpoint-address".into(), ..base }.fact("vpc_cidrs", cidrs)
+                    Outcome {
+                        code: "not-endpoint-address".into(),
+                        ..base
+                    }
+                    .fact("vpc_cidrs", cidrs)
                 };
             }
-            return Outcome { code: "ok-endpoint".into(), ..base };
+            return Outcome {
+                code: "ok-endpoint".into(),
+                ..base
+            };
         }
         base
     }
@@ -137,26 +164,50 @@ fn net(cx: Arc<Ctx>, host: Host) -> BoxFuture<'static, Outcome> {
         let Some(name) = host.name(&cx) else {
             return Outcome::new("no-registry");
         };
-        let addrs = cx.board.dns.lock().ok().and_then(|m| m.get(&name).cloned()).unwrap_or_default();
+        let addrs = cx
+            .board
+            .dns
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&name).cloned())
+            .unwrap_or_default();
         let r = cx.net.dial(name.clone(), addrs, 443).await;
-        let address_kind = r.address.map(|a| if is_private(a.ip()) { "private" } else { "public" });
+        let address_kind = r.address.map(|a| {
+            if is_private(a.ip()) {
+                "private"
+            } else {
+                "public"
+            }
+        });
         let base = Outcome::new("ok")
             .fact("host", name.clone())
             .fact("address", r.address.map(|a| a.to_string()))
             .fact("address_kind", address_kind)
-            .fact("tried", r.tried.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+            .fact(
+                "tried",
+                r.tried.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            )
             .fact("via_proxy", r.via_proxy.clone());
         let connect_ms = match &r.connect {
             Ok(d) => d.as_millis() as u64,
             Err(f) => {
                 let (code, detail) = match f {
-                    ConnectFailure::Timeout => ("connect-timeout", format!("no answer within {:?}", cx.opts.timeout)),
-                    ConnectFailure::Refused => ("connection-refused", "connection refused".to_string()),
+                    ConnectFailure::Timeout => (
+                        "connect-timeout",
+                        format!("no answer within {:?}", cx.opts.timeout),
+                    ),
+                    ConnectFailure::Refused => {
+                        ("connection-refused", "connection refused".to_string())
+                    }
                     ConnectFailure::Unreachable(d) => ("unreachable", d.clone()),
                     ConnectFailure::Proxy(d) => ("unreachable", format!("through the proxy: {d}")),
                     ConnectFailure::Other(d) => ("unreachable", d.clone()),
                 };
-                return Outcome { code: code.into(), ..base }.fact("error", detail);
+                return Outcome {
+                    code: code.into(),
+                    ..base
+                }
+                .fact("error", detail);
             }
         };
         let base = base.fact("connect_ms", connect_ms);
@@ -164,13 +215,29 @@ fn net(cx: Arc<Ctx>, host: Host) -> BoxFuture<'static, Outcome> {
             Some(Ok((d, info))) => base
                 .fact("tls_ms", d.as_millis() as u64)
                 .fact("tls_version", info.version)
-                .fact("cert_subject", info.subject.unwrap_or_else(|| "unknown".into()))
-                .fact("cert_issuer", info.issuer.unwrap_or_else(|| "unknown".into())),
-            Some(Err(f)) => Outcome { code: "tls-failed".into(), ..base }
-                .fact("error", f.detail)
-                .fact("cert_subject", f.subject.unwrap_or_else(|| "none".into()))
-                .fact("cert_issuer", f.issuer.unwrap_or_else(|| "none shown".into())),
-            None => Outcome { code: "tls-failed".into(), ..base }.fact("error", "no TLS handshake"),
+                .fact(
+                    "cert_subject",
+                    info.subject.unwrap_or_else(|| "unknown".into()),
+                )
+                .fact(
+                    "cert_issuer",
+                    info.issuer.unwrap_or_else(|| "unknown".into()),
+                ),
+            Some(Err(f)) => Outcome {
+                code: "tls-failed".into(),
+                ..base
+            }
+            .fact("error", f.detail)
+            .fact("cert_subject", f.subject.unwrap_or_else(|| "none".into()))
+            .fact(
+                "cert_issuer",
+                f.issuer.unwrap_or_else(|| "none shown".into()),
+            ),
+            None => Outcome {
+                code: "tls-failed".into(),
+                ..base
+            }
+            .fact("error", "no TLS handshake"),
         }
     }
     .boxed()
@@ -187,7 +254,11 @@ pub fn net_s3(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
 }
 
 fn http_failure(o: Outcome, f: &HttpFailure) -> Outcome {
-    Outcome { code: "request-failed".into(), ..o }.fact("error", f.detail().to_string())
+    Outcome {
+        code: "request-failed".into(),
+        ..o
+    }
+    .fact("error", f.detail().to_string())
 }
 
 /// The registry's error text (`{"errors":[{"code","message"}]}`), if any.
@@ -205,7 +276,9 @@ fn auth_request(cx: &Ctx, url: String, accept: Option<&str>) -> Option<HttpReque
     let token = cx.board.token.get()?;
     Some(HttpRequest {
         url,
-        headers: accept.map(|a| vec![("Accept".to_string(), a.to_string())]).unwrap_or_default(),
+        headers: accept
+            .map(|a| vec![("Accept".to_string(), a.to_string())])
+            .unwrap_or_default(),
         basic_auth: Some(("AWS".to_string(), token.password.clone())),
         keep: 4 << 20,
     })
@@ -226,13 +299,26 @@ pub fn registry_auth(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
                 let base = base
                     .fact("http_status", resp.status)
                     .fact("elapsed_ms", resp.elapsed.as_millis() as u64)
-                    .fact("api_version", resp.header("Docker-Distribution-Api-Version").map(str::to_string))
+                    .fact(
+                        "api_version",
+                        resp.header("Docker-Distribution-Api-Version")
+                            .map(str::to_string),
+                    )
                     .fact("registry_error", registry_error(&resp));
                 match resp.status {
                     200 => base,
-                    401 => Outcome { code: "unauthorized".into(), ..base },
-                    403 => Outcome { code: "forbidden".into(), ..base },
-                    _ => Outcome { code: "unexpected-status".into(), ..base },
+                    401 => Outcome {
+                        code: "unauthorized".into(),
+                        ..base
+                    },
+                    403 => Outcome {
+                        code: "forbidden".into(),
+                        ..base
+                    },
+                    _ => Outcome {
+                        code: "unexpected-status".into(),
+                        ..base
+                    },
                 }
             }
         }
@@ -255,7 +341,10 @@ fn media_type(resp: &HttpResponse, doc: &serde_json::Value) -> String {
     doc["mediaType"]
         .as_str()
         .map(str::to_string)
-        .or_else(|| resp.header("Content-Type").map(|c| c.split(';').next().unwrap_or("").trim().to_string()))
+        .or_else(|| {
+            resp.header("Content-Type")
+                .map(|c| c.split(';').next().unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default()
 }
 
@@ -264,12 +353,20 @@ pub fn close_tags(tags: &[String], wanted: &str, n: usize) -> Vec<String> {
     let mut scored: Vec<(usize, usize, &String)> = tags
         .iter()
         .map(|t| {
-            let prefix = t.chars().zip(wanted.chars()).take_while(|(a, b)| a == b).count();
+            let prefix = t
+                .chars()
+                .zip(wanted.chars())
+                .take_while(|(a, b)| a == b)
+                .count();
             (usize::MAX - prefix, t.len().abs_diff(wanted.len()), t)
         })
         .collect();
     scored.sort();
-    scored.into_iter().take(n).map(|(_, _, t)| t.clone()).collect()
+    scored
+        .into_iter()
+        .take(n)
+        .map(|(_, _, t)| t.clone())
+        .collect()
 }
 
 pub fn manifest(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
@@ -285,31 +382,55 @@ pub fn manifest(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
         let Some(req) = auth_request(&cx, url(&image.reference), Some(MANIFEST_ACCEPT)) else {
             return Outcome::new("no-token");
         };
-        let base = Outcome::new("ok").fact("image", image.to_string()).fact("repository", repo.clone());
+        let base = Outcome::new("ok")
+            .fact("image", image.to_string())
+            .fact("repository", repo.clone());
         let resp = match cx.net.get(req).await {
             Ok(r) => r,
             Err(f) => return http_failure(base, &f),
         };
-        let base = base.fact("http_status", resp.status).fact("registry_error", registry_error(&resp));
+        let base = base
+            .fact("http_status", resp.status)
+            .fact("registry_error", registry_error(&resp));
         match resp.status {
             200 => {}
             404 => {
                 // does the repository exist? then the tag is what is missing
-                let tags_req = auth_request(&cx, format!("https://{registry}/v2/{repo}/tags/list"), None);
-                let mut o = Outcome { code: "not-found".into(), ..base };
+                let tags_req =
+                    auth_request(&cx, format!("https://{registry}/v2/{repo}/tags/list"), None);
+                let mut o = Outcome {
+                    code: "not-found".into(),
+                    ..base
+                };
                 if let Some(t) = tags_req {
                     if let Ok(tr) = cx.net.get(t).await {
-                        let v: serde_json::Value = serde_json::from_slice(&tr.body).unwrap_or_default();
+                        let v: serde_json::Value =
+                            serde_json::from_slice(&tr.body).unwrap_or_default();
                         let tags: Vec<String> = v["tags"]
                             .as_array()
-                            .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|t| t.as_str().map(str::to_string))
+                                    .collect()
+                            })
                             .unwrap_or_default();
                         o = if tr.status == 200 {
                             o.fact("repository_exists", true)
-                                .fact("missing", format!("the tag or digest {} in {repo}", image.reference))
-                                .fact("close_tags", if tags.is_empty() { vec!["(no tags)".to_string()] } else { close_tags(&tags, &image.reference, 3) })
+                                .fact(
+                                    "missing",
+                                    format!("the tag or digest {} in {repo}", image.reference),
+                                )
+                                .fact(
+                                    "close_tags",
+                                    if tags.is_empty() {
+                                        vec!["(no tags)".to_string()]
+                                    } else {
+                                        close_tags(&tags, &image.reference, 3)
+                                    },
+                                )
                         } else {
-                            o.fact("repository_exists", false).fact("missing", format!("the repository {repo}"))
+                            o.fact("repository_exists", false)
+                                .fact("missing", format!("the repository {repo}"))
                         };
                     }
                 }
@@ -318,13 +439,34 @@ pub fn manifest(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
                 }
                 return o;
             }
-            401 | 403 => return Outcome { code: "access-denied".into(), ..base },
-            406 | 415 => return Outcome { code: "unsupported-media-type".into(), ..base },
-            _ => return Outcome { code: "unexpected-status".into(), ..base },
+            401 | 403 => {
+                return Outcome {
+                    code: "access-denied".into(),
+                    ..base
+                }
+            }
+            406 | 415 => {
+                return Outcome {
+                    code: "unsupported-media-type".into(),
+                    ..base
+                }
+            }
+            _ => {
+                return Outcome {
+                    code: "unexpected-status".into(),
+                    ..base
+                }
+            }
         }
         let mut doc: serde_json::Value = match serde_json::from_slice(&resp.body) {
             Ok(v) => v,
-            Err(e) => return Outcome { code: "unsupported-media-type".into(), ..base }.fact("media_type", format!("not JSON: {e}")),
+            Err(e) => {
+                return Outcome {
+                    code: "unsupported-media-type".into(),
+                    ..base
+                }
+                .fact("media_type", format!("not JSON: {e}"))
+            }
         };
         let mut mt = media_type(&resp, &doc);
         let mut digest = resp
@@ -333,16 +475,32 @@ pub fn manifest(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
             .unwrap_or_else(|| format!("sha256:{}", resp.sha256));
         let mut base = base.fact("top_media_type", mt.clone());
         if INDEX_TYPES.contains(&mt.as_str()) {
-            let (os, arch) = cx.opts.platform.split_once('/').unwrap_or(("linux", "amd64"));
+            let (os, arch) = cx
+                .opts
+                .platform
+                .split_once('/')
+                .unwrap_or(("linux", "amd64"));
             let entries = doc["manifests"].as_array().cloned().unwrap_or_default();
             let platforms: Vec<String> = entries
                 .iter()
-                .map(|m| format!("{}/{}", m["platform"]["os"].as_str().unwrap_or("?"), m["platform"]["architecture"].as_str().unwrap_or("?")))
+                .map(|m| {
+                    format!(
+                        "{}/{}",
+                        m["platform"]["os"].as_str().unwrap_or("?"),
+                        m["platform"]["architecture"].as_str().unwrap_or("?")
+                    )
+                })
                 .collect();
-            let Some(pick) = entries.iter().find(|m| m["platform"]["os"] == os && m["platform"]["architecture"] == arch) else {
-                return Outcome { code: "platform-not-found".into(), ..base }
-                    .fact("platform", cx.opts.platform.clone())
-                    .fact("platforms", platforms);
+            let Some(pick) = entries
+                .iter()
+                .find(|m| m["platform"]["os"] == os && m["platform"]["architecture"] == arch)
+            else {
+                return Outcome {
+                    code: "platform-not-found".into(),
+                    ..base
+                }
+                .fact("platform", cx.opts.platform.clone())
+                .fact("platforms", platforms);
             };
             let d = pick["digest"].as_str().unwrap_or_default().to_string();
             let Some(req) = auth_request(&cx, url(&d), Some(MANIFEST_ACCEPT)) else {
@@ -350,22 +508,39 @@ pub fn manifest(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
             };
             let r2 = match cx.net.get(req).await {
                 Ok(r) if r.status == 200 => r,
-                Ok(r) => return Outcome { code: "unexpected-status".into(), ..base }.fact("http_status", r.status),
+                Ok(r) => {
+                    return Outcome {
+                        code: "unexpected-status".into(),
+                        ..base
+                    }
+                    .fact("http_status", r.status)
+                }
                 Err(f) => return http_failure(base, &f),
             };
             doc = serde_json::from_slice(&r2.body).unwrap_or_default();
             mt = media_type(&r2, &doc);
             digest = d;
-            base = base.fact("platform", cx.opts.platform.clone()).fact("platforms", platforms);
+            base = base
+                .fact("platform", cx.opts.platform.clone())
+                .fact("platforms", platforms);
         }
         if !MANIFEST_TYPES.contains(&mt.as_str()) {
-            return Outcome { code: "unsupported-media-type".into(), ..base }.fact("media_type", mt);
+            return Outcome {
+                code: "unsupported-media-type".into(),
+                ..base
+            }
+            .fact("media_type", mt);
         }
         let layers: Vec<(String, u64)> = doc["layers"]
             .as_array()
             .map(|a| {
                 a.iter()
-                    .filter_map(|l| Some((l["digest"].as_str()?.to_string(), l["size"].as_u64().unwrap_or(0))))
+                    .filter_map(|l| {
+                        Some((
+                            l["digest"].as_str()?.to_string(),
+                            l["size"].as_u64().unwrap_or(0),
+                        ))
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -394,7 +569,11 @@ pub fn layer_download(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
         let Some((digest, size)) = m.layers.iter().min_by_key(|l| l.1).cloned() else {
             return Outcome::new("no-layers");
         };
-        let Some(req) = auth_request(&cx, format!("https://{registry}/v2/{}/blobs/{digest}", m.repository), None) else {
+        let Some(req) = auth_request(
+            &cx,
+            format!("https://{registry}/v2/{}/blobs/{digest}", m.repository),
+            None,
+        ) else {
             return Outcome::new("no-token");
         };
         let base = Outcome::new("ok")
@@ -407,19 +586,38 @@ pub fn layer_download(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
         };
         let (resp, redirect_host) = if matches!(first.status, 301 | 302 | 303 | 307 | 308) {
             let Some(location) = first.header("Location").map(str::to_string) else {
-                return Outcome { code: "unexpected-status".into(), ..base }.fact("http_status", first.status);
+                return Outcome {
+                    code: "unexpected-status".into(),
+                    ..base
+                }
+                .fact("http_status", first.status);
             };
             let target = url::Url::parse(&format!("https://{registry}/"))
                 .and_then(|b| b.join(&location))
                 .map(|u| u.to_string())
                 .unwrap_or(location);
-            let host = url::Url::parse(&target).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+            let host = url::Url::parse(&target)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_default();
             let base = base.clone().fact("redirect_host", host.clone());
             // the presigned URL carries its own authorisation: no registry credentials to S3
-            match cx.net.get(HttpRequest { url: target, keep: 0, ..Default::default() }).await {
+            match cx
+                .net
+                .get(HttpRequest {
+                    url: target,
+                    keep: 0,
+                    ..Default::default()
+                })
+                .await
+            {
                 Ok(r) => (r, Some(host)),
                 Err(f) => {
-                    return Outcome { code: "redirect-unreachable".into(), ..base }.fact("error", f.detail().to_string());
+                    return Outcome {
+                        code: "redirect-unreachable".into(),
+                        ..base
+                    }
+                    .fact("error", f.detail().to_string());
                 }
             }
         } else {
@@ -432,19 +630,51 @@ pub fn layer_download(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
             .fact("elapsed_ms", resp.elapsed.as_millis() as u64);
         match resp.status {
             200 => {}
-            403 if redirect_host.is_some() => return Outcome { code: "s3-forbidden".into(), ..base },
-            _ => return Outcome { code: "unexpected-status".into(), ..base },
+            403 if redirect_host.is_some() => {
+                return Outcome {
+                    code: "s3-forbidden".into(),
+                    ..base
+                }
+            }
+            _ => {
+                return Outcome {
+                    code: "unexpected-status".into(),
+                    ..base
+                }
+            }
         }
         if !resp.complete || resp.bytes < size {
-            return Outcome { code: "truncated".into(), ..base }.fact("error", resp.body_error.unwrap_or_else(|| format!("{} of {size} bytes", resp.bytes)));
+            return Outcome {
+                code: "truncated".into(),
+                ..base
+            }
+            .fact(
+                "error",
+                resp.body_error
+                    .unwrap_or_else(|| format!("{} of {size} bytes", resp.bytes)),
+            );
         }
         let got = format!("sha256:{}", resp.sha256);
         if got != digest {
-            return Outcome { code: "digest-mismatch".into(), ..base }.fact("got_digest", got);
+            return Outcome {
+                code: "digest-mismatch".into(),
+                ..base
+            }
+            .fact("got_digest", got);
         }
         let secs = resp.elapsed.as_secs_f64().max(0.000_001);
-        base.fact("throughput_mib_s", ((resp.bytes as f64 / 1048576.0 / secs) * 100.0).round() / 100.0)
-            .fact("served_by", if redirect_host.is_some() { "S3 through the registry's redirect" } else { "the registry itself" })
+        base.fact(
+            "throughput_mib_s",
+            ((resp.bytes as f64 / 1048576.0 / secs) * 100.0).round() / 100.0,
+        )
+        .fact(
+            "served_by",
+            if redirect_host.is_some() {
+                "S3 through the registry's redirect"
+            } else {
+                "the registry itself"
+            },
+        )
     }
     .boxed()
 }
@@ -462,13 +692,23 @@ mod tests {
     const REG: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 
     fn answer(ips: &[&str]) -> DnsAnswer {
-        DnsAnswer { result: Ok(ips.iter().map(|i| i.parse().unwrap()).collect()), elapsed: Duration::from_millis(3) }
+        DnsAnswer {
+            result: Ok(ips.iter().map(|i| i.parse().unwrap()).collect()),
+            elapsed: Duration::from_millis(3),
+        }
     }
 
-    fn resp(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Result<HttpResponse, HttpFailure> {
+    fn resp(
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<HttpResponse, HttpFailure> {
         Ok(HttpResponse {
             status,
-            headers: headers.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
             body: body.to_vec(),
             bytes: body.len() as u64,
             sha256: hex::encode(sha2::Sha256::digest(body)),
@@ -481,20 +721,48 @@ mod tests {
     }
 
     fn ctx(net: FakeNet, vpc: Option<VpcSnapshot>, image: Option<&str>) -> Arc<Ctx> {
-        let aws = FakeAws { vpc: vpc.clone().ok_or_else(|| crate::checks::fake::service_error(400, "X", "y")), ..Default::default() };
+        let aws = FakeAws {
+            vpc: vpc
+                .clone()
+                .ok_or_else(|| crate::checks::fake::service_error(400, "X", "y")),
+            ..Default::default()
+        };
         let mut cx = ctx_full(aws, &[], Ok(None), net);
         let c = Arc::get_mut(&mut cx).unwrap();
         c.opts.image = image.map(|i| crate::validate::image(i).unwrap());
-        c.board.identity.set(Identity { account: "123456789012".into(), arn: "arn:aws:iam::123456789012:user/u".into() }).unwrap();
-        c.board.token.set(Token { registry: REG.into(), password: Secret::new("lab-password-123"), expires_at: None }).unwrap();
+        c.board
+            .identity
+            .set(Identity {
+                account: "123456789012".into(),
+                arn: "arn:aws:iam::123456789012:user/u".into(),
+            })
+            .unwrap();
+        c.board
+            .token
+            .set(Token {
+                registry: REG.into(),
+                password: Secret::new("lab-password-123"),
+                expires_at: None,
+            })
+            .unwrap();
         if let Some(v) = vpc {
-            c.board.vpc.set(VpcContext { vpc_id: v.vpc_id.clone(), ..Default::default() }).unwrap();
+            c.board
+                .vpc
+                .set(VpcContext {
+                    vpc_id: v.vpc_id.clone(),
+                    ..Default::default()
+                })
+                .unwrap();
         }
         cx
     }
 
     fn vpc_with_dkr_endpoint() -> VpcSnapshot {
-        let mut s = VpcSnapshot { vpc_id: "vpc-1a2b3c4d".into(), cidrs: vec!["10.0.0.0/16".into()], ..Default::default() };
+        let mut s = VpcSnapshot {
+            vpc_id: "vpc-1a2b3c4d".into(),
+            cidrs: vec!["10.0.0.0/16".into()],
+            ..Default::default()
+        };
         s.endpoints.push(EndpointInfo {
             id: "vpce-dkr".into(),
             service_name: "com.amazonaws.us-east-1.ecr.dkr".into(),
@@ -503,7 +771,8 @@ mod tests {
             private_dns: true,
             ..Default::default()
         });
-        s.endpoint_ips.insert("vpce-dkr".into(), vec!["10.0.1.11".into()]);
+        s.endpoint_ips
+            .insert("vpce-dkr".into(), vec!["10.0.1.11".into()]);
         s
     }
 
@@ -517,15 +786,30 @@ mod tests {
     async fn dns_codes() {
         let mut net = FakeNet::default();
         net.dns.insert(REG.into(), answer(&["10.0.1.11"]));
-        let o = check("dns.ecr-dkr", dns_dkr, ctx(net, Some(vpc_with_dkr_endpoint()), None)).await;
+        let o = check(
+            "dns.ecr-dkr",
+            dns_dkr,
+            ctx(net, Some(vpc_with_dkr_endpoint()), None),
+        )
+        .await;
         assert_eq!(o.code, "ok-endpoint");
         let mut net = FakeNet::default();
         net.dns.insert(REG.into(), answer(&["198.18.0.20"]));
-        let o = check("dns.ecr-dkr", dns_dkr, ctx(net, Some(vpc_with_dkr_endpoint()), None)).await;
+        let o = check(
+            "dns.ecr-dkr",
+            dns_dkr,
+            ctx(net, Some(vpc_with_dkr_endpoint()), None),
+        )
+        .await;
         assert_eq!(o.code, "resolves-public");
         let mut net = FakeNet::default();
         net.dns.insert(REG.into(), answer(&["192.168.5.5"]));
-        let o = check("dns.ecr-dkr", dns_dkr, ctx(net, Some(vpc_with_dkr_endpoint()), None)).await;
+        let o = check(
+            "dns.ecr-dkr",
+            dns_dkr,
+            ctx(net, Some(vpc_with_dkr_endpoint()), None),
+        )
+        .await;
         assert_eq!(o.code, "not-endpoint-address");
         // public answers without a VPC endpoint are fine
         let mut net = FakeNet::default();
@@ -534,32 +818,72 @@ mod tests {
         assert_eq!(o.code, "ok");
         assert_eq!(o.facts["address_kind"], "public");
         let mut net = FakeNet::default();
-        net.dns.insert(REG.into(), DnsAnswer { result: Err(DnsFailure::Timeout), elapsed: Duration::from_secs(1) });
-        assert_eq!(check("dns.ecr-dkr", dns_dkr, ctx(net, None, None)).await.code, "timeout");
+        net.dns.insert(
+            REG.into(),
+            DnsAnswer {
+                result: Err(DnsFailure::Timeout),
+                elapsed: Duration::from_secs(1),
+            },
+        );
+        assert_eq!(
+            check("dns.ecr-dkr", dns_dkr, ctx(net, None, None))
+                .await
+                .code,
+            "timeout"
+        );
         // unscripted = NXDOMAIN
-        assert_eq!(check("dns.ecr-api", dns_api, ctx(FakeNet::default(), None, None)).await.code, "nxdomain");
+        assert_eq!(
+            check("dns.ecr-api", dns_api, ctx(FakeNet::default(), None, None))
+                .await
+                .code,
+            "nxdomain"
+        );
     }
 
     #[tokio::test]
     async fn net_codes() {
-        let report = |connect: Result<Duration, ConnectFailure>, tls: Option<Result<(Duration, TlsInfo), TlsFailure>>| DialReport {
-            address: Some("10.0.1.11:443".parse().unwrap()),
-            tried: vec!["10.0.1.11:443".parse().unwrap()],
-            connect,
-            tls,
-            via_proxy: None,
-        };
+        let report =
+            |connect: Result<Duration, ConnectFailure>,
+             tls: Option<Result<(Duration, TlsInfo), TlsFailure>>| DialReport {
+                address: Some("10.0.1.11:443".parse().unwrap()),
+                tried: vec!["10.0.1.11:443".parse().unwrap()],
+                connect,
+                tls,
+                via_proxy: None,
+            };
         let cases = [
-            (report(Err(ConnectFailure::Timeout), None), "connect-timeout"),
-            (report(Err(ConnectFailure::Refused), None), "connection-refused"),
+            (
+                report(Err(ConnectFailure::Timeout), None),
+                "connect-timeout",
+            ),
+            (
+                report(Err(ConnectFailure::Refused), None),
+                "connection-refused",
+            ),
             (
                 report(
                     Ok(Duration::from_millis(1)),
-                    Some(Err(TlsFailure { detail: "invalid peer certificate: UnknownIssuer".into(), issuer: Some("CN=Corp Inspect CA".into()), subject: Some("CN=*.dkr".into()) })),
+                    Some(Err(TlsFailure {
+                        detail: "invalid peer certificate: UnknownIssuer".into(),
+                        issuer: Some("CN=Corp Inspect CA".into()),
+                        subject: Some("CN=*.dkr".into()),
+                    })),
                 ),
                 "tls-failed",
             ),
-            (report(Ok(Duration::from_millis(1)), Some(Ok((Duration::from_millis(2), TlsInfo { version: "TLSv1_3".into(), ..Default::default() })))), "ok"),
+            (
+                report(
+                    Ok(Duration::from_millis(1)),
+                    Some(Ok((
+                        Duration::from_millis(2),
+                        TlsInfo {
+                            version: "TLSv1_3".into(),
+                            ..Default::default()
+                        },
+                    ))),
+                ),
+                "ok",
+            ),
         ];
         for (r, want) in cases {
             let mut net = FakeNet::default();
@@ -574,7 +898,12 @@ mod tests {
 
     #[tokio::test]
     async fn registry_auth_codes() {
-        for (status, want) in [(200, "ok"), (401, "unauthorized"), (403, "forbidden"), (502, "unexpected-status")] {
+        for (status, want) in [
+            (200, "ok"),
+            (401, "unauthorized"),
+            (403, "forbidden"),
+            (502, "unexpected-status"),
+        ] {
             let mut net = FakeNet::default();
             net.http.insert(format!("https://{REG}/v2/"), resp(status, &[], br#"{"errors":[{"code":"DENIED","message":"Your authorization token has expired."}]}"#));
             let cx = ctx(net, None, None);
@@ -585,7 +914,10 @@ mod tests {
 
     fn manifest_json(layers: &[(&str, u64)]) -> String {
         let l: Vec<String> = layers.iter().map(|(d, s)| format!(r#"{{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","digest":"{d}","size":{s}}}"#)).collect();
-        format!(r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"digest":"sha256:c","size":1}},"layers":[{}]}}"#, l.join(","))
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"digest":"sha256:c","size":1}},"layers":[{}]}}"#,
+            l.join(",")
+        )
     }
 
     #[tokio::test]
@@ -595,14 +927,32 @@ mod tests {
         let mut net = FakeNet::default();
         net.http.insert(
             format!("https://{REG}/v2/lab/app/manifests/1.0"),
-            resp(200, &[("Content-Type", "application/vnd.docker.distribution.manifest.v2+json")], manifest_json(&[("sha256:big", 40_000), (&small_digest, small.len() as u64)]).as_bytes()),
+            resp(
+                200,
+                &[(
+                    "Content-Type",
+                    "application/vnd.docker.distribution.manifest.v2+json",
+                )],
+                manifest_json(&[("sha256:big", 40_000), (&small_digest, small.len() as u64)])
+                    .as_bytes(),
+            ),
         );
         let layer_host = "prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com";
         net.http.insert(
             format!("https://{REG}/v2/lab/app/blobs/{small_digest}"),
-            resp(307, &[("Location", &format!("https://{layer_host}/docker/registry/v2/blobs/x/data"))], b""),
+            resp(
+                307,
+                &[(
+                    "Location",
+                    &format!("https://{layer_host}/docker/registry/v2/blobs/x/data"),
+                )],
+                b"",
+            ),
         );
-        net.http.insert(format!("https://{layer_host}/docker/registry/v2/blobs/x/data"), resp(200, &[], small));
+        net.http.insert(
+            format!("https://{layer_host}/docker/registry/v2/blobs/x/data"),
+            resp(200, &[], small),
+        );
         let cx = ctx(net, None, Some("lab/app:1.0"));
         let o = check("image.manifest", manifest, cx.clone()).await;
         assert_eq!(o.code, "ok", "{:?}", o.facts);
@@ -620,18 +970,45 @@ mod tests {
         let layer = "https://prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com/d";
         let setup = |s3: Result<HttpResponse, HttpFailure>| {
             let mut net = FakeNet::default();
-            net.http.insert(format!("https://{REG}/v2/lab/app/manifests/1.0"), resp(200, &[], manifest_json(&[(&digest, small.len() as u64)]).as_bytes()));
-            net.http.insert(format!("https://{REG}/v2/lab/app/blobs/{digest}"), resp(307, &[("Location", layer)], b""));
+            net.http.insert(
+                format!("https://{REG}/v2/lab/app/manifests/1.0"),
+                resp(
+                    200,
+                    &[],
+                    manifest_json(&[(&digest, small.len() as u64)]).as_bytes(),
+                ),
+            );
+            net.http.insert(
+                format!("https://{REG}/v2/lab/app/blobs/{digest}"),
+                resp(307, &[("Location", layer)], b""),
+            );
             net.http.insert(layer.into(), s3);
             ctx(net, None, Some("lab/app:1.0"))
         };
         let run = |cx: Arc<Ctx>| async move {
-            assert_eq!(check("image.manifest", manifest, cx.clone()).await.code, "ok");
+            assert_eq!(
+                check("image.manifest", manifest, cx.clone()).await.code,
+                "ok"
+            );
             check("image.layer-download", layer_download, cx).await.code
         };
-        assert_eq!(run(setup(Err(HttpFailure::Timeout("no answer".into())))).await, "redirect-unreachable");
-        assert_eq!(run(setup(resp(403, &[], b"<Error><Code>AccessDenied</Code></Error>"))).await, "s3-forbidden");
-        assert_eq!(run(setup(resp(200, &[], b"SMALL LAYER BYTES"))).await, "digest-mismatch");
+        assert_eq!(
+            run(setup(Err(HttpFailure::Timeout("no answer".into())))).await,
+            "redirect-unreachable"
+        );
+        assert_eq!(
+            run(setup(resp(
+                403,
+                &[],
+                b"<Error><Code>AccessDenied</Code></Error>"
+            )))
+            .await,
+            "s3-forbidden"
+        );
+        assert_eq!(
+            run(setup(resp(200, &[], b"SMALL LAYER BYTES"))).await,
+            "digest-mismatch"
+        );
         let mut short = resp(200, &[], b"small").unwrap();
         short.complete = false;
         short.body_error = Some("connection reset".into());
@@ -641,29 +1018,77 @@ mod tests {
     #[tokio::test]
     async fn manifest_not_found_suggests_tags_and_indexes_pick_the_platform() {
         let mut net = FakeNet::default();
-        net.http.insert(format!("https://{REG}/v2/lab/app/manifests/1.2"), resp(404, &[], br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#));
-        net.http.insert(format!("https://{REG}/v2/lab/app/tags/list"), resp(200, &[], br#"{"name":"lab/app","tags":["1.0","1.1","latest"]}"#));
-        let o = check("image.manifest", manifest, ctx(net, None, Some("lab/app:1.2"))).await;
+        net.http.insert(
+            format!("https://{REG}/v2/lab/app/manifests/1.2"),
+            resp(
+                404,
+                &[],
+                br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+            ),
+        );
+        net.http.insert(
+            format!("https://{REG}/v2/lab/app/tags/list"),
+            resp(
+                200,
+                &[],
+                br#"{"name":"lab/app","tags":["1.0","1.1","latest"]}"#,
+            ),
+        );
+        let o = check(
+            "image.manifest",
+            manifest,
+            ctx(net, None, Some("lab/app:1.2")),
+        )
+        .await;
         assert_eq!(o.code, "not-found");
-        assert_eq!(o.facts["close_tags"], serde_json::json!(["1.0", "1.1", "latest"]));
+        assert_eq!(
+            o.facts["close_tags"],
+            serde_json::json!(["1.0", "1.1", "latest"])
+        );
         assert_eq!(o.facts["repository_exists"], true);
 
         let index = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"digest":"sha256:arm","platform":{"os":"linux","architecture":"arm64"}},{"digest":"sha256:amd","platform":{"os":"linux","architecture":"amd64"}}]}"#;
         let mut net = FakeNet::default();
-        net.http.insert(format!("https://{REG}/v2/lab/multi/manifests/1.0"), resp(200, &[], index.as_bytes()));
-        net.http.insert(format!("https://{REG}/v2/lab/multi/manifests/sha256:amd"), resp(200, &[], manifest_json(&[("sha256:l", 10)]).as_bytes()));
-        let o = check("image.manifest", manifest, ctx(net, None, Some("lab/multi:1.0"))).await;
+        net.http.insert(
+            format!("https://{REG}/v2/lab/multi/manifests/1.0"),
+            resp(200, &[], index.as_bytes()),
+        );
+        net.http.insert(
+            format!("https://{REG}/v2/lab/multi/manifests/sha256:amd"),
+            resp(200, &[], manifest_json(&[("sha256:l", 10)]).as_bytes()),
+        );
+        let o = check(
+            "image.manifest",
+            manifest,
+            ctx(net, None, Some("lab/multi:1.0")),
+        )
+        .await;
         assert_eq!(o.code, "ok", "{:?}", o.facts);
         assert_eq!(o.facts["digest"], "sha256:amd");
         let mut net = FakeNet::default();
-        net.http.insert(format!("https://{REG}/v2/lab/multi/manifests/1.0"), resp(200, &[], index.replace("amd64", "s390x").as_bytes()));
-        let o = check("image.manifest", manifest, ctx(net, None, Some("lab/multi:1.0"))).await;
+        net.http.insert(
+            format!("https://{REG}/v2/lab/multi/manifests/1.0"),
+            resp(200, &[], index.replace("amd64", "s390x").as_bytes()),
+        );
+        let o = check(
+            "image.manifest",
+            manifest,
+            ctx(net, None, Some("lab/multi:1.0")),
+        )
+        .await;
         assert_eq!(o.code, "platform-not-found");
     }
 
     #[test]
     fn private_addresses() {
-        for p in ["10.0.1.5", "172.16.0.1", "192.168.1.1", "100.64.0.1", "fd00::1", "fe80::1"] {
+        for p in [
+            "10.0.1.5",
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "fd00::1",
+            "fe80::1",
+        ] {
             assert!(is_private(p.parse().unwrap()), "{p}");
         }
         for p in ["52.216.1.1", "198.18.0.10", "8.8.8.8", "2600:1f18::1"] {
@@ -673,7 +1098,10 @@ mod tests {
 
     #[test]
     fn suggests_close_tags() {
-        let tags: Vec<String> = ["1.0", "1.1", "2.0", "latest", "1.0-rc1"].iter().map(|s| s.to_string()).collect();
+        let tags: Vec<String> = ["1.0", "1.1", "2.0", "latest", "1.0-rc1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(close_tags(&tags, "1.2", 2), vec!["1.0", "1.1"]);
         assert_eq!(close_tags(&tags, "lates", 1), vec!["latest"]);
     }

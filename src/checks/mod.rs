@@ -169,7 +169,10 @@ pub mod fake {
     pub struct FakeNet {
         pub dns: HashMap<String, crate::probes::net::DnsAnswer>,
         pub dial: HashMap<String, crate::probes::net::DialReport>,
-        pub http: HashMap<String, Result<crate::probes::net::HttpResponse, crate::probes::net::HttpFailure>>,
+        pub http: HashMap<
+            String,
+            Result<crate::probes::net::HttpResponse, crate::probes::net::HttpFailure>,
+        >,
         pub requests: Mutex<Vec<crate::probes::net::HttpRequest>>,
     }
 
@@ -178,28 +181,43 @@ pub mod fake {
             "fake resolver".into()
         }
         fn resolve(&self, host: String) -> BoxFuture<'_, crate::probes::net::DnsAnswer> {
-            let r = self.dns.get(&host).cloned().unwrap_or(crate::probes::net::DnsAnswer {
-                result: Err(crate::probes::net::DnsFailure::NxDomain),
-                elapsed: Duration::ZERO,
-            });
-            async move { r }.boxed()
-        }
-        fn dial(&self, host: String, _addrs: Vec<std::net::IpAddr>, _port: u16) -> BoxFuture<'_, crate::probes::net::DialReport> {
-            let r = self.dial.get(&host).cloned().unwrap_or(crate::probes::net::DialReport {
-                address: None,
-                tried: vec![],
-                connect: Err(crate::probes::net::ConnectFailure::Refused),
-                tls: None,
-                via_proxy: None,
-            });
-            async move { r }.boxed()
-        }
-        fn get(&self, req: crate::probes::net::HttpRequest) -> BoxFuture<'_, Result<crate::probes::net::HttpResponse, crate::probes::net::HttpFailure>> {
             let r = self
-                .http
-                .get(&req.url)
+                .dns
+                .get(&host)
                 .cloned()
-                .unwrap_or(Err(crate::probes::net::HttpFailure::Connect(format!("unscripted {}", req.url))));
+                .unwrap_or(crate::probes::net::DnsAnswer {
+                    result: Err(crate::probes::net::DnsFailure::NxDomain),
+                    elapsed: Duration::ZERO,
+                });
+            async move { r }.boxed()
+        }
+        fn dial(
+            &self,
+            host: String,
+            _addrs: Vec<std::net::IpAddr>,
+            _port: u16,
+        ) -> BoxFuture<'_, crate::probes::net::DialReport> {
+            let r = self
+                .dial
+                .get(&host)
+                .cloned()
+                .unwrap_or(crate::probes::net::DialReport {
+                    address: None,
+                    tried: vec![],
+                    connect: Err(crate::probes::net::ConnectFailure::Refused),
+                    tls: None,
+                    via_proxy: None,
+                });
+            async move { r }.boxed()
+        }
+        fn get(
+            &self,
+            req: crate::probes::net::HttpRequest,
+        ) -> BoxFuture<'_, Result<crate::probes::net::HttpResponse, crate::probes::net::HttpFailure>>
+        {
+            let r = self.http.get(&req.url).cloned().unwrap_or(Err(
+                crate::probes::net::HttpFailure::Connect(format!("unscripted {}", req.url)),
+            ));
             self.requests.lock().unwrap().push(req);
             async move { r }.boxed()
         }

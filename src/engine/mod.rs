@@ -405,14 +405,26 @@ mod tests {
     async fn after_orders_without_skipping() {
         let texts = [
             ("a.toml", spec("a", 1, &[], 1)),
-            ("b.toml", spec("b", 2, &[], 1).replace("timeout_factor = 1", "timeout_factor = 1\nafter = [\"a\"]")),
+            (
+                "b.toml",
+                spec("b", 2, &[], 1)
+                    .replace("timeout_factor = 1", "timeout_factor = 1\nafter = [\"a\"]"),
+            ),
         ];
         let files: Vec<(&str, &str)> = texts.iter().map(|(a, b)| (*a, b.as_str())).collect();
         let cat = Arc::new(Catalog::from_files(&files).unwrap());
         assert_eq!(cat.get("b").unwrap().after, ["a"]);
-        let impls = [("a".to_string(), bad as CheckFn<Ctx>), ("b".to_string(), ok as CheckFn<Ctx>)].into_iter().collect();
+        let impls = [
+            ("a".to_string(), bad as CheckFn<Ctx>),
+            ("b".to_string(), ok as CheckFn<Ctx>),
+        ]
+        .into_iter()
+        .collect();
         let e = Engine::new(cat.clone(), impls, Duration::from_millis(100));
-        let ctx = Ctx { started: Default::default(), barrier: tokio::sync::Barrier::new(1) };
+        let ctx = Ctx {
+            started: Default::default(),
+            barrier: tokio::sync::Barrier::new(1),
+        };
         let r = e.run(Arc::new(ctx), &select(&cat, &[], &[]).unwrap()).await;
         assert_eq!(statuses(&r), [("a", "fail"), ("b", "pass")]);
     }

@@ -236,18 +236,31 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<VpcSnapshot, ApiErro
 
     // the addresses of the interface endpoints (for the DNS checks); unreadable = unknown
     let mut endpoint_ips = std::collections::BTreeMap::new();
-    let enis: Vec<String> = endpoints.iter().flat_map(|e: &EndpointInfo| e.network_interface_ids.clone()).collect();
+    let enis: Vec<String> = endpoints
+        .iter()
+        .flat_map(|e: &EndpointInfo| e.network_interface_ids.clone())
+        .collect();
     if !enis.is_empty() {
-        if let Ok(out) = ec2.describe_network_interfaces().set_network_interface_ids(Some(enis)).send().await {
+        if let Ok(out) = ec2
+            .describe_network_interfaces()
+            .set_network_interface_ids(Some(enis))
+            .send()
+            .await
+        {
             for ni in out.network_interfaces() {
-                let Some(id) = ni.network_interface_id() else { continue };
+                let Some(id) = ni.network_interface_id() else {
+                    continue;
+                };
                 let ips: Vec<String> = ni
                     .private_ip_addresses()
                     .iter()
                     .filter_map(|a| a.private_ip_address().map(str::to_string))
                     .chain(ni.private_ip_address().map(str::to_string))
                     .collect();
-                if let Some(ep) = endpoints.iter().find(|e| e.network_interface_ids.iter().any(|n| n == id)) {
+                if let Some(ep) = endpoints
+                    .iter()
+                    .find(|e| e.network_interface_ids.iter().any(|n| n == id))
+                {
                     let entry: &mut Vec<String> = endpoint_ips.entry(ep.id.clone()).or_default();
                     for ip in ips {
                         if !entry.contains(&ip) {

@@ -113,7 +113,10 @@ pub enum HttpFailure {
 impl HttpFailure {
     pub fn detail(&self) -> &str {
         match self {
-            HttpFailure::Timeout(d) | HttpFailure::Connect(d) | HttpFailure::Tls(d) | HttpFailure::Other(d) => d,
+            HttpFailure::Timeout(d)
+            | HttpFailure::Connect(d)
+            | HttpFailure::Tls(d)
+            | HttpFailure::Other(d) => d,
         }
     }
 }
@@ -148,7 +151,8 @@ impl ServerCertVerifier for Recording {
         if let Ok(mut s) = self.seen.lock() {
             *s = Some(end_entity.to_vec());
         }
-        self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
     }
     fn verify_tls12_signature(
         &self,
@@ -238,7 +242,10 @@ impl reqwest::dns::Resolve for ReqwestDns {
     }
 }
 
-fn build_resolver(dns_server: Option<SocketAddr>, timeout: Duration) -> Result<(Resolver<TokioRuntimeProvider>, String), String> {
+fn build_resolver(
+    dns_server: Option<SocketAddr>,
+    timeout: Duration,
+) -> Result<(Resolver<TokioRuntimeProvider>, String), String> {
     let mut opts = ResolverOpts::default();
     opts.timeout = timeout;
     opts.attempts = 1;
@@ -249,7 +256,11 @@ fn build_resolver(dns_server: Option<SocketAddr>, timeout: Duration) -> Result<(
             udp.port = addr.port();
             let mut tcp = ConnectionConfig::tcp();
             tcp.port = addr.port();
-            let cfg = ResolverConfig::from_name_servers(vec![NameServerConfig::new(addr.ip(), true, vec![udp, tcp])]);
+            let cfg = ResolverConfig::from_name_servers(vec![NameServerConfig::new(
+                addr.ip(),
+                true,
+                vec![udp, tcp],
+            )]);
             let r = Resolver::builder_with_config(cfg, TokioRuntimeProvider::default())
                 .with_options(opts)
                 .build()
@@ -259,7 +270,11 @@ fn build_resolver(dns_server: Option<SocketAddr>, timeout: Duration) -> Result<(
         None => {
             let (cfg, mut sys) = hickory_resolver::system_conf::read_system_conf()
                 .map_err(|e| format!("cannot read the system DNS configuration: {e}"))?;
-            let servers: Vec<String> = cfg.name_servers().iter().map(|n| n.ip.to_string()).collect();
+            let servers: Vec<String> = cfg
+                .name_servers()
+                .iter()
+                .map(|n| n.ip.to_string())
+                .collect();
             sys.timeout = timeout;
             sys.attempts = 1;
             sys.cache_size = 0;
@@ -273,7 +288,11 @@ fn build_resolver(dns_server: Option<SocketAddr>, timeout: Duration) -> Result<(
 }
 
 impl SystemNet {
-    pub fn new(dns_server: Option<SocketAddr>, timeout: Duration, ca_bundle: Option<&[u8]>) -> Result<SystemNet, String> {
+    pub fn new(
+        dns_server: Option<SocketAddr>,
+        timeout: Duration,
+        ca_bundle: Option<&[u8]>,
+    ) -> Result<SystemNet, String> {
         let (resolver, label) = build_resolver(dns_server, timeout)?;
         let roots = Arc::new(root_store(ca_bundle));
         let (tls, _) = client_config(roots.clone(), &[b"h2", b"http/1.1"]);
@@ -296,7 +315,12 @@ impl SystemNet {
         })
     }
 
-    async fn connect(&self, addr: SocketAddr, host: &str, proxy: Option<&url::Url>) -> Result<TcpStream, ConnectFailure> {
+    async fn connect(
+        &self,
+        addr: SocketAddr,
+        host: &str,
+        proxy: Option<&url::Url>,
+    ) -> Result<TcpStream, ConnectFailure> {
         let target = match proxy {
             Some(p) => {
                 let h = p.host_str().unwrap_or_default().to_string();
@@ -304,8 +328,14 @@ impl SystemNet {
                 let ip = match h.parse::<IpAddr>() {
                     Ok(ip) => ip,
                     Err(_) => match self.resolver.lookup_ip(h.as_str()).await {
-                        Ok(l) => l.iter().next().ok_or_else(|| ConnectFailure::Proxy(format!("proxy {h} has no address")))?,
-                        Err(e) => return Err(ConnectFailure::Proxy(format!("proxy {h} does not resolve: {e}"))),
+                        Ok(l) => l.iter().next().ok_or_else(|| {
+                            ConnectFailure::Proxy(format!("proxy {h} has no address"))
+                        })?,
+                        Err(e) => {
+                            return Err(ConnectFailure::Proxy(format!(
+                                "proxy {h} does not resolve: {e}"
+                            )))
+                        }
                     },
                 };
                 SocketAddr::new(ip, port)
@@ -318,7 +348,8 @@ impl SystemNet {
                 return Err(match e.kind() {
                     std::io::ErrorKind::ConnectionRefused => ConnectFailure::Refused,
                     std::io::ErrorKind::TimedOut => ConnectFailure::Timeout,
-                    std::io::ErrorKind::NetworkUnreachable | std::io::ErrorKind::HostUnreachable => {
+                    std::io::ErrorKind::NetworkUnreachable
+                    | std::io::ErrorKind::HostUnreachable => {
                         ConnectFailure::Unreachable(e.to_string())
                     }
                     _ => ConnectFailure::Other(e.to_string()),
@@ -331,7 +362,10 @@ impl SystemNet {
         }
         // HTTP CONNECT through the proxy
         let mut stream = stream;
-        let req = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n", port = addr.port());
+        let req = format!(
+            "CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n",
+            port = addr.port()
+        );
         let io = async {
             stream.write_all(req.as_bytes()).await?;
             let mut buf = vec![0u8; 1024];
@@ -352,7 +386,11 @@ impl SystemNet {
 
 /// The proxy that applies to `host` (HTTPS_PROXY/ALL_PROXY, unless NO_PROXY covers it).
 pub fn proxy_for(host: &str) -> Option<url::Url> {
-    let var = |names: &[&str]| names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()));
+    let var = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+    };
     let proxy = var(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])?;
     let no_proxy = var(&["NO_PROXY", "no_proxy"]).unwrap_or_default();
     if crate::checks::proxy::bypassed(&no_proxy, host) {
@@ -375,7 +413,9 @@ fn dns_failure(e: &hickory_resolver::net::NetError) -> DnsFailure {
         }
         NetError::Dns(DnsError::ResponseCode(code)) => match *code {
             ResponseCode::NXDomain => DnsFailure::NxDomain,
-            ResponseCode::ServFail | ResponseCode::Refused => DnsFailure::ServFail(code.to_string()),
+            ResponseCode::ServFail | ResponseCode::Refused => {
+                DnsFailure::ServFail(code.to_string())
+            }
             other => DnsFailure::Other(other.to_string()),
         },
         NetError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => DnsFailure::Timeout,
@@ -398,7 +438,12 @@ impl NetProbe for SystemNet {
     fn resolve(&self, host: String) -> BoxFuture<'_, DnsAnswer> {
         async move {
             let start = Instant::now();
-            let result = match tokio::time::timeout(self.timeout + Duration::from_millis(200), self.resolver.lookup_ip(host.as_str())).await {
+            let result = match tokio::time::timeout(
+                self.timeout + Duration::from_millis(200),
+                self.resolver.lookup_ip(host.as_str()),
+            )
+            .await
+            {
                 Err(_) => Err(DnsFailure::Timeout),
                 Ok(Err(e)) => Err(dns_failure(&e)),
                 Ok(Ok(l)) => {
@@ -434,7 +479,11 @@ impl NetProbe for SystemNet {
                 }),
             };
             // through a proxy, one CONNECT decides; directly, every address is tried
-            let candidates: Vec<IpAddr> = if proxy.is_some() { addrs.into_iter().take(1).collect() } else { addrs };
+            let candidates: Vec<IpAddr> = if proxy.is_some() {
+                addrs.into_iter().take(1).collect()
+            } else {
+                addrs
+            };
             let mut stream = None;
             for ip in candidates {
                 let addr = SocketAddr::new(ip, port);
@@ -454,34 +503,60 @@ impl NetProbe for SystemNet {
             let (cfg, rec) = client_config(self.roots.clone(), &[b"http/1.1"]);
             let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
             let Ok(name) = ServerName::try_from(host.clone()) else {
-                report.tls = Some(Err(TlsFailure { detail: format!("{host} is not a valid TLS server name"), issuer: None, subject: None }));
+                report.tls = Some(Err(TlsFailure {
+                    detail: format!("{host} is not a valid TLS server name"),
+                    issuer: None,
+                    subject: None,
+                }));
                 return report;
             };
             let start = Instant::now();
-            let seen = |rec: &Recording| rec.seen.lock().ok().and_then(|s| s.clone()).map(|d| cert_names(&d)).unwrap_or((None, None));
-            report.tls = Some(match tokio::time::timeout(self.timeout, connector.connect(name, stream)).await {
-                Err(_) => {
-                    let (subject, issuer) = seen(&rec);
-                    Err(TlsFailure { detail: "the TLS handshake did not finish in time".into(), issuer, subject })
-                }
-                Ok(Err(e)) => {
-                    let (subject, issuer) = seen(&rec);
-                    Err(TlsFailure { detail: e.to_string(), issuer, subject })
-                }
-                Ok(Ok(tls)) => {
-                    let (_, conn) = tls.get_ref();
-                    let (subject, issuer) = seen(&rec);
-                    Ok((
-                        start.elapsed(),
-                        TlsInfo {
-                            version: conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default(),
-                            alpn: conn.alpn_protocol().map(|a| String::from_utf8_lossy(a).to_string()),
-                            subject,
+            let seen = |rec: &Recording| {
+                rec.seen
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.clone())
+                    .map(|d| cert_names(&d))
+                    .unwrap_or((None, None))
+            };
+            report.tls = Some(
+                match tokio::time::timeout(self.timeout, connector.connect(name, stream)).await {
+                    Err(_) => {
+                        let (subject, issuer) = seen(&rec);
+                        Err(TlsFailure {
+                            detail: "the TLS handshake did not finish in time".into(),
                             issuer,
-                        },
-                    ))
-                }
-            });
+                            subject,
+                        })
+                    }
+                    Ok(Err(e)) => {
+                        let (subject, issuer) = seen(&rec);
+                        Err(TlsFailure {
+                            detail: e.to_string(),
+                            issuer,
+                            subject,
+                        })
+                    }
+                    Ok(Ok(tls)) => {
+                        let (_, conn) = tls.get_ref();
+                        let (subject, issuer) = seen(&rec);
+                        Ok((
+                            start.elapsed(),
+                            TlsInfo {
+                                version: conn
+                                    .protocol_version()
+                                    .map(|v| format!("{v:?}"))
+                                    .unwrap_or_default(),
+                                alpn: conn
+                                    .alpn_protocol()
+                                    .map(|a| String::from_utf8_lossy(a).to_string()),
+                                subject,
+                                issuer,
+                            },
+                        ))
+                    }
+                },
+            );
             report
         }
         .boxed()
@@ -498,7 +573,12 @@ impl NetProbe for SystemNet {
                 rb = rb.basic_auth(user, Some(pass.expose()));
             }
             let resp = match tokio::time::timeout(self.timeout * 2, rb.send()).await {
-                Err(_) => return Err(HttpFailure::Timeout(format!("no answer from {} in time", host(&req.url)))),
+                Err(_) => {
+                    return Err(HttpFailure::Timeout(format!(
+                        "no answer from {} in time",
+                        host(&req.url)
+                    )))
+                }
                 Ok(Err(e)) => return Err(classify_reqwest(&e)),
                 Ok(Ok(r)) => r,
             };
@@ -508,7 +588,12 @@ impl NetProbe for SystemNet {
             let headers = resp
                 .headers()
                 .iter()
-                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).to_string()))
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).to_string(),
+                    )
+                })
                 .collect();
             let mut hasher = Sha256::new();
             let mut body = Vec::new();
@@ -557,7 +642,10 @@ impl NetProbe for SystemNet {
 }
 
 fn host(url: &str) -> String {
-    url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default()
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

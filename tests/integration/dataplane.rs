@@ -20,17 +20,34 @@ fn netlab() -> std::path::PathBuf {
 impl Netlab {
     /// `None` (after saying why on stderr) when this machine cannot make namespaces.
     pub fn up(name: &str, world: &str) -> Option<Netlab> {
-        let check = Command::new(netlab()).arg("check").output().expect("run netlab.sh check");
+        Netlab::up_with(name, world, false)
+    }
+
+    /// With `vpc`, moto inside the namespace also holds the VPC worlds (see moto_lab.py).
+    pub fn up_with(name: &str, world: &str, vpc: bool) -> Option<Netlab> {
+        let check = Command::new(netlab())
+            .arg("check")
+            .output()
+            .expect("run netlab.sh check");
         if !check.status.success() {
-            let why = String::from_utf8_lossy(&check.stdout).to_string() + &String::from_utf8_lossy(&check.stderr);
+            let why = String::from_utf8_lossy(&check.stdout).to_string()
+                + &String::from_utf8_lossy(&check.stderr);
             if std::env::var("ECR_DOCTOR_REQUIRE_NETLAB").is_ok_and(|v| v == "1") {
                 panic!("the namespace lab cannot run here: {why}");
             }
-            eprintln!("SKIPPED {name}: the namespace lab cannot run here ({}); run as root to include it", why.trim());
+            eprintln!(
+                "SKIPPED {name}: the namespace lab cannot run here ({}); run as root to include it",
+                why.trim()
+            );
             return None;
         }
         let ns = format!("ecrd-{name}-{}", std::process::id() % 100000);
-        let out = Command::new(netlab()).args(["up", &ns, world]).output().expect("netlab.sh up");
+        let mut up = Command::new(netlab());
+        up.args(["up", &ns, world]);
+        if vpc {
+            up.env("NETLAB_VPC", "1");
+        }
+        let out = up.output().expect("netlab.sh up");
         assert!(
             out.status.success(),
             "netlab.sh up {ns} {world} failed:\n{}{}",
@@ -38,11 +55,19 @@ impl Netlab {
             String::from_utf8_lossy(&out.stderr)
         );
         let dir = repo().join("tests/lab/run").join(&ns);
-        let lab: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("lab.json")).unwrap()).unwrap();
+        let mut lab: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("lab.json")).unwrap()).unwrap();
+        let moto: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("moto.ready.json")).unwrap())
+                .unwrap();
+        lab["vpc_worlds"] = moto["vpc_worlds"].clone();
         // the client environment exactly as env.sh sets it
         let dump = Command::new("bash")
             .arg("-c")
-            .arg(format!("source '{}' && env -0", dir.join("env.sh").display()))
+            .arg(format!(
+                "source '{}' && env -0",
+                dir.join("env.sh").display()
+            ))
             .env_clear()
             .output()
             .unwrap();
@@ -56,8 +81,15 @@ impl Netlab {
     }
 
     pub fn world(&self, world: &str) {
-        let out = Command::new(netlab()).args(["world", &self.ns, world]).output().unwrap();
-        assert!(out.status.success(), "netlab.sh world {world}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(netlab())
+            .args(["world", &self.ns, world])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "netlab.sh world {world}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Runs the doctor inside the namespace with the lab's client environment.
@@ -70,7 +102,10 @@ impl Netlab {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", home.path())
             .env("AWS_CONFIG_FILE", home.path().join("no-config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", home.path().join("no-credentials"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                home.path().join("no-credentials"),
+            )
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .output()
             .unwrap();
@@ -98,88 +133,204 @@ fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 
 #[test]
 fn healthy_world_pulls_a_layer_through_the_s3_redirect() {
-    let Some(lab) = Netlab::up("ok", "healthy") else { return };
+    let Some(lab) = Netlab::up("ok", "healthy") else {
+        return;
+    };
     let r = lab.doctor(&args(&["--image", "lab/app:1.0"]));
     assert_eq!(r.code, 0, "{:?}\n{}", r.not_passing(), r.stderr);
     validate_schema(&r.stdout);
     assert!(r.not_passing().is_empty(), "{:?}", r.not_passing());
     let dns = r.entry("dns.ecr-dkr");
     assert_eq!(dns["facts"]["addresses"][0], "10.0.1.11");
-    assert!(dns["facts"]["resolver"].as_str().unwrap().starts_with("system resolver"), "{}", dns["facts"]);
+    assert!(
+        dns["facts"]["resolver"]
+            .as_str()
+            .unwrap()
+            .starts_with("system resolver"),
+        "{}",
+        dns["facts"]
+    );
     let net = r.entry("net.ecr-dkr");
-    assert!(net["facts"]["cert_issuer"].as_str().unwrap().contains("ecr-doctor lab CA"));
+    assert!(net["facts"]["cert_issuer"]
+        .as_str()
+        .unwrap()
+        .contains("ecr-doctor lab CA"));
     let layers = &lab.lab["images"]["lab/app:1.0"]["layers"];
-    let smallest = layers.as_array().unwrap().iter().min_by_key(|l| l["size"].as_u64()).unwrap();
+    let smallest = layers
+        .as_array()
+        .unwrap()
+        .iter()
+        .min_by_key(|l| l["size"].as_u64())
+        .unwrap();
     let dl = r.entry("image.layer-download");
     assert_eq!(dl["facts"]["digest"], smallest["digest"]);
     assert_eq!(dl["facts"]["bytes"], smallest["size"]);
-    assert_eq!(dl["facts"]["redirect_host"], "prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com");
-    assert_eq!(r.entry("image.manifest")["facts"]["digest"], lab.lab["images"]["lab/app:1.0"]["digest"]);
+    assert_eq!(
+        dl["facts"]["redirect_host"],
+        "prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com"
+    );
+    assert_eq!(
+        r.entry("image.manifest")["facts"]["digest"],
+        lab.lab["images"]["lab/app:1.0"]["digest"]
+    );
 
     // the same registry: a missing tag, a missing repository, a multi-platform index
     let r = lab.doctor(&args(&["--image", "lab/app:9.9"]));
-    assert_eq!(r.not_passing(), ["image.manifest=fail/not-found", "image.layer-download=skip/-"]);
+    assert_eq!(
+        r.not_passing(),
+        [
+            "image.manifest=fail/not-found",
+            "image.layer-download=skip/-"
+        ]
+    );
     let facts = &r.entry("image.manifest")["facts"];
     assert_eq!(facts["repository_exists"], true);
     assert_eq!(facts["close_tags"][0], "1.0");
     let r = lab.doctor(&args(&["--image", "lab/missing:1.0"]));
-    assert_eq!(r.check("image.manifest"), ("fail".into(), Some("not-found".into())));
-    assert_eq!(r.entry("image.manifest")["facts"]["repository_exists"], false);
+    assert_eq!(
+        r.check("image.manifest"),
+        ("fail".into(), Some("not-found".into()))
+    );
+    assert_eq!(
+        r.entry("image.manifest")["facts"]["repository_exists"],
+        false
+    );
     let r = lab.doctor(&args(&["--image", "lab/multi:1.0"]));
     assert!(r.not_passing().is_empty(), "{:?}", r.not_passing());
-    assert_eq!(r.entry("image.manifest")["facts"]["platform"], "linux/amd64");
-    let r = lab.doctor(&args(&["--image", "lab/multi:1.0", "--platform", "linux/s390x"]));
-    assert_eq!(r.check("image.manifest"), ("fail".into(), Some("platform-not-found".into())));
+    assert_eq!(
+        r.entry("image.manifest")["facts"]["platform"],
+        "linux/amd64"
+    );
+    let r = lab.doctor(&args(&[
+        "--image",
+        "lab/multi:1.0",
+        "--platform",
+        "linux/s390x",
+    ]));
+    assert_eq!(
+        r.check("image.manifest"),
+        ("fail".into(), Some("platform-not-found".into()))
+    );
     // no --image: the image checks say so and the rest passes
     let r = lab.doctor(&JSON);
-    assert_eq!(r.check("image.manifest"), ("skip".into(), Some("no-image".into())));
+    assert_eq!(
+        r.check("image.manifest"),
+        ("skip".into(), Some("no-image".into()))
+    );
     assert_eq!(r.code, 0);
 }
 
 #[test]
 fn registry_blackholed_refused_and_wrong_certificate() {
-    let Some(lab) = Netlab::up("reg", "registry-dropped") else { return };
+    let Some(lab) = Netlab::up("reg", "registry-dropped") else {
+        return;
+    };
     let r = lab.doctor(&args(&["--image", "lab/app:1.0", "--timeout", "1s"]));
     assert_eq!(r.code, 1);
     assert_eq!(
         r.not_passing(),
-        ["net.ecr-dkr=fail/connect-timeout", "registry.auth=skip/-", "image.manifest=skip/-", "image.layer-download=skip/-"]
+        [
+            "net.ecr-dkr=fail/connect-timeout",
+            "registry.auth=skip/-",
+            "image.manifest=skip/-",
+            "image.layer-download=skip/-"
+        ]
     );
     assert_eq!(r.entry("net.ecr-dkr")["facts"]["address"], "10.0.1.11:443");
 
     lab.world("registry-refused");
     let r = lab.doctor(&args(&["--image", "lab/app:1.0"]));
-    assert_eq!(r.check("net.ecr-dkr"), ("fail".into(), Some("connection-refused".into())));
+    assert_eq!(
+        r.check("net.ecr-dkr"),
+        ("fail".into(), Some("connection-refused".into()))
+    );
 
     lab.world("wrong-cert");
     let r = lab.doctor(&args(&["--image", "lab/app:1.0"]));
-    assert_eq!(r.check("net.ecr-dkr"), ("fail".into(), Some("tls-failed".into())));
+    assert_eq!(
+        r.check("net.ecr-dkr"),
+        ("fail".into(), Some("tls-failed".into()))
+    );
     let facts = &r.entry("net.ecr-dkr")["facts"];
-    assert!(!facts["cert_issuer"].as_str().unwrap().contains("ecr-doctor lab CA"), "{facts}");
-    assert_eq!(r.check("net.ecr-api").0, "pass", "only the registry's certificate is wrong");
+    assert!(
+        !facts["cert_issuer"]
+            .as_str()
+            .unwrap()
+            .contains("ecr-doctor lab CA"),
+        "{facts}"
+    );
+    assert_eq!(
+        r.check("net.ecr-api").0,
+        "pass",
+        "only the registry's certificate is wrong"
+    );
 }
 
 #[test]
 fn layer_host_blackholed_and_corrupt_blob() {
-    let Some(lab) = Netlab::up("s3", "layer-dropped") else { return };
+    let Some(lab) = Netlab::up("s3", "layer-dropped") else {
+        return;
+    };
     let r = lab.doctor(&args(&["--image", "lab/app:1.0", "--timeout", "1s"]));
     // the classic missing-S3-endpoint symptom: login and manifest work, the layer does not
     assert_eq!(r.check("registry.auth").0, "pass");
     assert_eq!(r.check("image.manifest").0, "pass");
-    assert_eq!(r.not_passing(), ["net.s3=fail/connect-timeout", "image.layer-download=fail/redirect-unreachable"]);
+    assert_eq!(
+        r.not_passing(),
+        [
+            "net.s3=fail/connect-timeout",
+            "image.layer-download=fail/redirect-unreachable"
+        ]
+    );
     let dl = r.entry("image.layer-download");
-    assert_eq!(dl["facts"]["redirect_host"], "prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com");
+    assert_eq!(
+        dl["facts"]["redirect_host"],
+        "prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com"
+    );
 
     lab.world("corrupt-blob");
     let r = lab.doctor(&args(&["--image", "lab/app:1.0"]));
-    assert_eq!(r.not_passing(), ["image.layer-download=fail/digest-mismatch"]);
+    assert_eq!(
+        r.not_passing(),
+        ["image.layer-download=fail/digest-mismatch"]
+    );
     let facts = &r.entry("image.layer-download")["facts"];
     assert_ne!(facts["got_digest"], facts["digest"]);
 }
 
 #[test]
 fn names_resolving_to_public_addresses() {
-    let Some(lab) = Netlab::up("pub", "public-names") else { return };
+    let Some(lab) = Netlab::up_with("pub", "public-names", true) else {
+        return;
+    };
+    // the VPC has interface endpoints with private DNS, yet the names resolve publicly
+    let vpc = lab.lab["vpc_worlds"]["healthy"].clone();
+    let (vpc_id, subnet) = (
+        vpc["vpc_id"].as_str().unwrap(),
+        vpc["subnet_id"].as_str().unwrap(),
+    );
+    let r = lab.doctor(&args(&[
+        "--vpc",
+        vpc_id,
+        "--subnet",
+        subnet,
+        "--timeout",
+        "1s",
+    ]));
+    for (id, code) in [
+        ("dns.ecr-api", "resolves-public"),
+        ("dns.ecr-dkr", "resolves-public"),
+    ] {
+        assert_eq!(r.check(id), ("fail".into(), Some(code.into())), "{id}");
+    }
+    assert!(r.entry("dns.ecr-dkr")["message"]
+        .as_str()
+        .unwrap()
+        .contains("has private DNS"));
+    assert_eq!(r.check("vpc.endpoint.ecr-dkr").0, "pass");
+    // the S3 gateway endpoint does not change DNS: a public answer is expected there
+    assert_eq!(r.check("dns.s3").0, "pass");
+
     let r = lab.doctor(&args(&["--image", "lab/app:1.0", "--timeout", "1s"]));
     assert_eq!(r.code, 1);
     for host in ["dns.ecr-api", "dns.ecr-dkr", "dns.s3"] {
@@ -188,7 +339,14 @@ fn names_resolving_to_public_addresses() {
         assert_eq!(e["facts"]["address_kind"], "public", "{host}");
     }
     for id in ["net.ecr-api", "net.ecr-dkr", "net.s3"] {
-        assert_eq!(r.check(id), ("fail".into(), Some("connect-timeout".into())), "{id}");
+        assert_eq!(
+            r.check(id),
+            ("fail".into(), Some("connect-timeout".into())),
+            "{id}"
+        );
     }
-    assert_eq!(r.check("token.get"), ("fail".into(), Some("unreachable".into())));
+    assert_eq!(
+        r.check("token.get"),
+        ("fail".into(), Some("unreachable".into()))
+    );
 }

@@ -147,16 +147,26 @@ impl Run {
                 continue;
             }
             let id = c["id"].as_str().unwrap().to_string();
-            let because: Vec<&str> = c["skipped_because"].as_array().unwrap().iter().filter_map(|b| b.as_str()).collect();
+            let because: Vec<&str> = c["skipped_because"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|b| b.as_str())
+                .collect();
             let nothing_to_do = c["status"] == "skip"
                 && (matches!(c["code"].as_str(), Some("no-vpc" | "no-image"))
                     || c["message"] == "Skipped: named in --skip"
-                    || (!because.is_empty() && because.iter().all(|b| ignored.iter().any(|i| i == b))));
+                    || (!because.is_empty()
+                        && because.iter().all(|b| ignored.iter().any(|i| i == b))));
             if nothing_to_do {
                 ignored.push(id);
                 continue;
             }
-            out.push(format!("{id}={}/{}", c["status"].as_str().unwrap(), c["code"].as_str().unwrap_or("-")));
+            out.push(format!(
+                "{id}={}/{}",
+                c["status"].as_str().unwrap(),
+                c["code"].as_str().unwrap_or("-")
+            ));
         }
         out
     }
@@ -182,7 +192,9 @@ pub fn doctor(env: &[(String, String)], args: &[&str]) -> Run {
         .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1")
         .env("AWS_REGION", "us-east-1")
         .args(args);
-    let asks_for_help = args.iter().any(|a| matches!(*a, "--help" | "--version" | "--list-checks"));
+    let asks_for_help = args
+        .iter()
+        .any(|a| matches!(*a, "--help" | "--version" | "--list-checks"));
     if !asks_for_help && !args.contains(&"--dns-server") {
         cmd.args(["--skip", OFFLINE_SKIP]);
     }

@@ -62,8 +62,7 @@ fn healthy_world_passes_and_json_matches_the_schema() {
         );
     }
     assert!(
-        t.stdout
-            .contains("5 passed, 0 warned, 0 failed, "),
+        t.stdout.contains("5 passed, 0 warned, 0 failed, "),
         "{}",
         t.stdout
     );
@@ -149,7 +148,15 @@ fn token_denied_by_iam_names_the_fix() {
     let moto = Moto::start(&["--enforce-auth"], &[]);
     let r = doctor(&moto.env_as("lab-no-ecr-token"), &["--output", "json"]);
     assert_eq!(r.code, 1);
-    assert_eq!(r.not_passing(), ["token.get=fail/access-denied", "registry.auth=skip/-", "image.manifest=skip/-", "image.layer-download=skip/-"]);
+    assert_eq!(
+        r.not_passing(),
+        [
+            "token.get=fail/access-denied",
+            "registry.auth=skip/-",
+            "image.manifest=skip/-",
+            "image.layer-download=skip/-"
+        ]
+    );
     let e = r.entry("token.get");
     assert!(e["message"]
         .as_str()
@@ -216,7 +223,15 @@ fn clock_skew_is_measured_against_the_server_date() {
 fn expired_and_short_tokens() {
     let moto = Moto::start(&[], &[("LAB_TOKEN_TTL_SECONDS", "-60")]);
     let r = doctor(&moto.env_as("lab-healthy"), &["--output", "json"]);
-    assert_eq!(r.not_passing(), ["token.get=fail/expired", "registry.auth=skip/-", "image.manifest=skip/-", "image.layer-download=skip/-"]);
+    assert_eq!(
+        r.not_passing(),
+        [
+            "token.get=fail/expired",
+            "registry.auth=skip/-",
+            "image.manifest=skip/-",
+            "image.layer-download=skip/-"
+        ]
+    );
     let moto = Moto::start(&[], &[("LAB_TOKEN_TTL_SECONDS", "1800")]);
     let r = doctor(&moto.env_as("lab-healthy"), &["--output", "json"]);
     assert_eq!(r.not_passing(), ["token.get=warn/expires-soon"]);

@@ -5,3 +5,4 @@ mod cli;
 mod dataplane;
 mod harness;
 mod identity;
+mod vpc;

@@ -5,7 +5,8 @@
 #   netlab.sh check                 can this machine do it? (root, ip netns, iptables); exit 1
 #                                   with one line if not
 #   netlab.sh install               apt packages + tests/lab/.venv (lab.sh install)
-#   netlab.sh up NS [WORLD]         (re)create namespace NS in WORLD (default healthy)
+#   netlab.sh up NS [WORLD]         (re)create namespace NS in WORLD (default healthy);
+#                                   NETLAB_VPC=1 also seeds moto's VPC worlds (ids in run/NS/moto.ready.json)
 #   netlab.sh world NS WORLD        switch an up namespace to WORLD (iptables / restarts)
 #   netlab.sh down NS               stop NS's servers (by recorded PID), delete NS, /etc/netns/NS
 #   netlab.sh exec NS CMD...        run CMD inside NS with tests/lab/run/NS/env.sh applied
@@ -422,7 +423,7 @@ cmd_up() {
         "$PY" "$LAB_DIR/moto_lab.py" --port "$MOTO_PORT" --ready-file "$d/moto.ready.json" \
         --tls-cert "$d/tls/api.pem" --tls-key "$d/tls/api.key" \
         --tls-listen "$IP_API:443" --tls-listen "$IP_STS:443" --tls-listen "$IP_EC2:443" \
-        --tls-listen "$IP_S3:443"
+        --tls-listen "$IP_S3:443" ${NETLAB_VPC:+--vpc-worlds}
     for ((i = 0; i < 600; i++)); do
         [ -f "$d/moto.ready.json" ] && break
         pid_of "$ns" moto >/dev/null || { log_tail "$ns" moto; die "moto_lab.py exited in $ns"; }

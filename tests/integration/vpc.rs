@@ -1,0 +1,376 @@
+//! VPC checks against moto's VPC worlds (tests/lab/moto_lab.py --vpc-worlds): each world
+//! breaks one thing, and the doctor must name exactly that check, status and code.
+
+use crate::harness::{doctor, pairs, Moto, Run};
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// One lab for all VPC tests; it exits with the test process (--parent-pid).
+fn lab() -> &'static Moto {
+    static LAB: OnceLock<Moto> = OnceLock::new();
+    LAB.get_or_init(|| {
+        let pid = std::process::id().to_string();
+        Moto::start(
+            &[
+                "--vpc-worlds",
+                "--imds-port",
+                "0",
+                "--ecs-port",
+                "0",
+                "--parent-pid",
+                &pid,
+            ],
+            &[],
+        )
+    })
+}
+
+fn world(name: &str) -> Value {
+    let w = lab().ready["vpc_worlds"][name].clone();
+    assert!(w.is_object(), "no VPC world {name}");
+    w
+}
+
+/// Runs the VPC checks (and what they need) for a world, as the healthy lab user.
+fn run_world(name: &str, extra: &[&str]) -> Run {
+    let w = world(name);
+    let mut args = vec![
+        "--output",
+        "json",
+        "--only",
+        "vpc.dns-attributes,vpc.endpoint.ecr-api,vpc.endpoint.ecr-dkr,vpc.endpoint.s3",
+        "--vpc",
+        w["vpc_id"].as_str().unwrap(),
+        "--subnet",
+        w["subnet_id"].as_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    doctor(&lab().env_as("lab-healthy"), &args)
+}
+
+fn expect(name: &str, want: &[&str]) -> Run {
+    let r = run_world(name, &[]);
+    assert_eq!(
+        r.not_passing(),
+        want,
+        "world {name}: {}",
+        world(name)["note"]
+    );
+    r
+}
+
+#[test]
+fn healthy_world_passes() {
+    let r = expect("healthy", &[]);
+    let w = world("healthy");
+    let lookup = r.entry("vpc.lookup");
+    assert_eq!(lookup["facts"]["vpc_id"], w["vpc_id"]);
+    assert_eq!(lookup["facts"]["availability_zone"], "us-east-1a");
+    assert_eq!(r.json()["context"]["subnet"], w["subnet_id"]);
+    assert_eq!(
+        r.entry("vpc.endpoint.ecr-dkr")["facts"]["endpoint_id"],
+        w["endpoints"]["ecr.dkr"]
+    );
+    // implicit (main route table) association counts; prefix-list and SG-reference rules count
+    expect("s3-main-table", &[]);
+    expect("sg-443-prefix-list", &[]);
+    let sg = world("sg-443-by-reference");
+    let r = run_world(
+        "sg-443-by-reference",
+        &["--security-group", sg["client_sg"].as_str().unwrap()],
+    );
+    assert!(r.not_passing().is_empty(), "{:?}", r.not_passing());
+}
+
+#[test]
+fn dns_attribute_worlds() {
+    let r = expect(
+        "dns-hostnames-off",
+        &["vpc.dns-attributes=fail/dns-hostnames-disabled"],
+    );
+    let cmd = r.entry("vpc.dns-attributes")["remediation"]["commands"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let vpc = world("dns-hostnames-off")["vpc_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cmd.contains(&format!(
+            "--vpc-id {vpc} --enable-dns-hostnames '{{\"Value\":true}}'"
+        )),
+        "{cmd}"
+    );
+    expect(
+        "dns-support-off",
+        &["vpc.dns-attributes=fail/dns-support-disabled"],
+    );
+    let r = expect(
+        "custom-dns",
+        &["vpc.dns-attributes=warn/custom-dns-servers"],
+    );
+    assert_eq!(
+        r.entry("vpc.dns-attributes")["facts"]["vpc_resolver"],
+        "10.4.0.2"
+    );
+}
+
+#[test]
+fn missing_endpoint_worlds() {
+    let r = expect(
+        "no-endpoints",
+        &[
+            "vpc.endpoint.ecr-api=fail/missing",
+            "vpc.endpoint.ecr-dkr=fail/missing",
+            "vpc.endpoint.s3=fail/missing",
+        ],
+    );
+    let w = world("no-endpoints");
+    let cmd = r.entry("vpc.endpoint.ecr-dkr")["remediation"]["commands"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for part in [
+        format!("--vpc-id {}", w["vpc_id"].as_str().unwrap()),
+        "--service-name com.amazonaws.us-east-1.ecr.dkr".into(),
+        format!("--subnet-ids {}", w["subnet_id"].as_str().unwrap()),
+        "--private-dns-enabled".into(),
+    ] {
+        assert!(cmd.contains(&part), "{part} not in {cmd}");
+    }
+    let s3 = r.entry("vpc.endpoint.s3")["remediation"]["commands"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        s3.contains(&format!(
+            "--route-table-ids {}",
+            w["route_table_id"].as_str().unwrap()
+        )),
+        "{s3}"
+    );
+    let r = expect(
+        "no-endpoints-nat",
+        &[
+            "vpc.endpoint.ecr-api=warn/missing-internet-route",
+            "vpc.endpoint.ecr-dkr=warn/missing-internet-route",
+            "vpc.endpoint.s3=warn/missing-internet-route",
+        ],
+    );
+    let nat = world("no-endpoints-nat")["nat_gateway"].clone();
+    assert_eq!(r.entry("vpc.endpoint.s3")["facts"]["internet_target"], nat);
+    expect("api-missing", &["vpc.endpoint.ecr-api=fail/missing"]);
+    expect("dkr-missing", &["vpc.endpoint.ecr-dkr=fail/missing"]);
+    expect("s3-missing", &["vpc.endpoint.s3=fail/missing"]);
+    expect(
+        "s3-interface-only",
+        &["vpc.endpoint.s3=warn/interface-only"],
+    );
+}
+
+#[test]
+fn endpoint_configuration_worlds() {
+    let r = expect(
+        "dkr-private-dns-off",
+        &["vpc.endpoint.ecr-dkr=fail/private-dns-disabled"],
+    );
+    let ep = world("dkr-private-dns-off")["endpoints"]["ecr.dkr"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cmd = r.entry("vpc.endpoint.ecr-dkr")["remediation"]["commands"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cmd.contains(&format!("--vpc-endpoint-id {ep} --private-dns-enabled")),
+        "{cmd}"
+    );
+    expect(
+        "api-private-dns-off",
+        &["vpc.endpoint.ecr-api=warn/private-dns-disabled"],
+    );
+    let r = expect(
+        "endpoint-pending",
+        &["vpc.endpoint.ecr-dkr=fail/not-available"],
+    );
+    assert_eq!(
+        r.entry("vpc.endpoint.ecr-dkr")["facts"]["state"],
+        "pendingAcceptance"
+    );
+    let r = expect(
+        "az-not-covered",
+        &[
+            "vpc.endpoint.ecr-api=warn/az-not-covered",
+            "vpc.endpoint.ecr-dkr=warn/az-not-covered",
+        ],
+    );
+    assert_eq!(r.entry("vpc.endpoint.ecr-api")["facts"]["az"], "us-east-1b");
+}
+
+#[test]
+fn security_group_worlds() {
+    let both = [
+        "vpc.endpoint.ecr-api=fail/security-group-blocks-443",
+        "vpc.endpoint.ecr-dkr=fail/security-group-blocks-443",
+    ];
+    let r = expect("sg-blocks-443", &both);
+    let w = world("sg-blocks-443");
+    let cmd = r.entry("vpc.endpoint.ecr-dkr")["remediation"]["commands"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cmd.contains(&format!(
+            "--group-id {} --protocol tcp --port 443 --cidr {}",
+            w["endpoint_sg"].as_str().unwrap(),
+            w["subnet_cidr"].as_str().unwrap()
+        )),
+        "{cmd}"
+    );
+    expect("sg-443-other-cidr", &both);
+    // a rule that names the client's group, when the client's group is not known
+    expect("sg-443-by-reference", &both);
+}
+
+#[test]
+fn policy_worlds() {
+    let r = expect(
+        "api-policy-denies",
+        &["vpc.endpoint.ecr-api=fail/policy-denies"],
+    );
+    let denied = r.entry("vpc.endpoint.ecr-api")["facts"]["denied_actions"].clone();
+    assert!(
+        denied.to_string().contains("ecr:GetAuthorizationToken"),
+        "{denied}"
+    );
+    expect(
+        "dkr-policy-denies",
+        &["vpc.endpoint.ecr-dkr=fail/policy-denies"],
+    );
+    let r = expect(
+        "dkr-policy-explicit-deny",
+        &["vpc.endpoint.ecr-dkr=fail/policy-denies"],
+    );
+    let denied = r.entry("vpc.endpoint.ecr-dkr")["facts"]["denied_actions"].to_string();
+    assert!(
+        denied.contains("ecr:BatchGetImage (denied by statement"),
+        "{denied}"
+    );
+    expect(
+        "s3-not-associated",
+        &["vpc.endpoint.s3=fail/route-table-not-associated"],
+    );
+    expect(
+        "s3-policy-denies",
+        &["vpc.endpoint.s3=fail/policy-denies-layer-bucket"],
+    );
+}
+
+#[test]
+fn lookup_failures() {
+    let r = doctor(
+        &lab().env_as("lab-healthy"),
+        &["--output", "json", "--vpc", "vpc-0123456789abcdef0"],
+    );
+    assert_eq!(
+        r.check("vpc.lookup"),
+        ("fail".into(), Some("not-found".into()))
+    );
+    assert_eq!(r.check("vpc.endpoint.ecr-dkr"), ("skip".into(), None));
+    let w = world("healthy");
+    let other = world("dns-support-off");
+    let r = doctor(
+        &lab().env_as("lab-healthy"),
+        &[
+            "--output",
+            "json",
+            "--vpc",
+            w["vpc_id"].as_str().unwrap(),
+            "--subnet",
+            other["subnet_id"].as_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        r.check("vpc.lookup"),
+        ("fail".into(), Some("subnet-not-in-vpc".into()))
+    );
+    // a principal without ec2:Describe* permissions
+    let enforcing = Moto::start(&["--enforce-auth", "--vpc-worlds"], &[]);
+    let vpc = enforcing.ready["vpc_worlds"]["healthy"]["vpc_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = doctor(
+        &enforcing.env_as("lab-no-ecr-token"),
+        &["--output", "json", "--vpc", &vpc],
+    );
+    assert_eq!(
+        r.check("vpc.lookup"),
+        ("fail".into(), Some("access-denied".into()))
+    );
+    assert!(r.entry("vpc.lookup")["remediation"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("ec2:DescribeVpcEndpoints"));
+}
+
+#[test]
+fn detects_the_vpc_from_instance_metadata() {
+    let imds = lab().ready["imds"]["endpoint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // an EC2 instance: no static keys, credentials and placement from IMDSv2
+    let env = pairs(&[
+        ("AWS_ENDPOINT_URL", &lab().endpoint()),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds),
+    ]);
+    let r = doctor(&env, &["--output", "json"]);
+    assert_eq!(
+        r.entry("credentials.source")["facts"]["source"],
+        "EC2 instance metadata"
+    );
+    let lookup = r.entry("vpc.lookup");
+    assert_eq!(lookup["status"], "pass", "{lookup}");
+    assert_eq!(lookup["facts"]["detected_from"], "EC2 instance metadata");
+    assert_eq!(lookup["facts"]["vpc_id"], world("healthy")["vpc_id"]);
+    assert_eq!(lookup["facts"]["subnet_id"], world("healthy")["subnet_id"]);
+    assert_eq!(
+        lookup["facts"]["client_security_groups"][0],
+        world("healthy")["client_sg"]
+    );
+    assert!(r.not_passing().is_empty(), "{:?}", r.not_passing());
+    assert_eq!(r.json()["context"]["vpc"], world("healthy")["vpc_id"]);
+}
+
+#[test]
+fn detects_the_vpc_from_ecs_task_metadata() {
+    let ecs = &lab().ready["ecs"];
+    let env = pairs(&[
+        ("AWS_ENDPOINT_URL", &lab().endpoint()),
+        (
+            "ECS_CONTAINER_METADATA_URI_V4",
+            ecs["metadata_uri"].as_str().unwrap(),
+        ),
+        (
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            ecs["credentials_uri"].as_str().unwrap(),
+        ),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]);
+    let r = doctor(&env, &["--output", "json"]);
+    assert_eq!(
+        r.entry("credentials.source")["facts"]["source"],
+        "ECS/EKS container credentials"
+    );
+    let lookup = r.entry("vpc.lookup");
+    assert_eq!(
+        lookup["facts"]["detected_from"], "ECS task metadata",
+        "{lookup}"
+    );
+    // task metadata has the subnet CIDR, not its id: the doctor finds the subnet
+    assert_eq!(lookup["facts"]["subnet_id"], world("healthy")["subnet_id"]);
+    assert!(r.not_passing().is_empty(), "{:?}", r.not_passing());
+}
