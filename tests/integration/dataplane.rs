@@ -133,15 +133,34 @@ fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 
 #[test]
 fn healthy_world_pulls_a_layer_through_the_s3_redirect() {
-    let Some(lab) = Netlab::up("ok", "healthy") else {
+    let Some(lab) = Netlab::up_with("ok", "healthy", true) else {
         return;
     };
-    let r = lab.doctor(&args(&["--image", "lab/app:1.0"]));
+    // the whole path, as on an instance of the VPC's private subnet
+    let vpc = lab.lab["vpc_worlds"]["healthy"].clone();
+    let (vpc_id, subnet) = (
+        vpc["vpc_id"].as_str().unwrap(),
+        vpc["subnet_id"].as_str().unwrap(),
+    );
+    let r = lab.doctor(&args(&[
+        "--image",
+        "lab/app:1.0",
+        "--vpc",
+        vpc_id,
+        "--subnet",
+        subnet,
+    ]));
     assert_eq!(r.code, 0, "{:?}\n{}", r.not_passing(), r.stderr);
     validate_schema(&r.stdout);
     assert!(r.not_passing().is_empty(), "{:?}", r.not_passing());
+    assert_eq!(
+        r.json()["summary"]["pass"],
+        19,
+        "every check of the path passed"
+    );
     let dns = r.entry("dns.ecr-dkr");
-    assert_eq!(dns["facts"]["addresses"][0], "10.0.1.11");
+    assert_eq!(dns["code"], "ok-endpoint");
+    assert_eq!(dns["facts"]["addresses"][0], "10.1.1.11");
     assert!(
         dns["facts"]["resolver"]
             .as_str()
@@ -236,7 +255,7 @@ fn registry_blackholed_refused_and_wrong_certificate() {
             "image.layer-download=skip/-"
         ]
     );
-    assert_eq!(r.entry("net.ecr-dkr")["facts"]["address"], "10.0.1.11:443");
+    assert_eq!(r.entry("net.ecr-dkr")["facts"]["address"], "10.1.1.11:443");
 
     lab.world("registry-refused");
     let r = lab.doctor(&args(&["--image", "lab/app:1.0"]));

@@ -13,19 +13,19 @@
 #   netlab.sh status NS             world + servers alive; exit 1 if not up
 #
 # Inside NS (nothing else is reachable: no default route, no other interface):
-#   lo; interface vpce0 (dummy; veth pair inside NS if the kernel has no dummy driver) with 10.0.1.100 (the "instance", 10.0.0.0/16 = VPC CIDR),
-#   10.0.1.10 ecr.api endpoint, 10.0.1.11 ecr.dkr endpoint, 10.0.1.12 sts, 10.0.1.13 ec2,
+#   lo; interface vpce0 (dummy; veth pair inside NS if the kernel has no dummy driver) with 10.1.1.100 (the "instance"; 10.1.0.0/16 = the CIDR of moto_lab.py's "healthy" VPC world),
+#   10.1.1.10 ecr.api endpoint, 10.1.1.11 ecr.dkr endpoint, 10.1.1.12 sts, 10.1.1.13 ec2,
 #   198.18.0.10 S3 layer host (a "public" S3 address reached through the gateway endpoint),
 #   198.18.0.20 public ECR address (public-names world; blackholed like a public IP without
 #   a NAT). All are /32 or the VPC /16 on a dummy interface inside NS: never routed out.
 #   dnsmasq on 127.0.0.1:53 (/etc/netns/NS/resolv.conf), moto_lab.py on 127.0.0.1:4566 (http)
-#   + TLS on 10.0.1.10/.12/.13:443 and 198.18.0.10:443, docker-registry on 10.0.1.11:443.
+#   + TLS on 10.1.1.10/.12/.13:443 and 198.18.0.10:443, docker-registry on 10.1.1.11:443.
 # Files: tests/lab/run/NS/{env.sh,lab.json,ca.pem,token.password,images.json,tls/,pids/,logs/}.
 # CA + certificates are cached in tests/lab/run/ca/ (shared by all namespaces).
 #
 # Worlds (each = healthy + one fault; `world` switches in 50-650 ms, see world_plan below):
-#   healthy; registry-dropped / api-dropped / layer-dropped (iptables DROP on 10.0.1.11 /
-#   10.0.1.10 / 198.18.0.10 port 443: connect hangs); registry-refused (REJECT tcp-reset);
+#   healthy; registry-dropped / api-dropped / layer-dropped (iptables DROP on 10.1.1.11 /
+#   10.1.1.10 / 198.18.0.10 port 443: connect hangs); registry-refused (REJECT tcp-reset);
 #   public-names (dnsmasq answers ECR + S3 names with 198.18.0.20, which is DROPped: the
 #   "private DNS not in effect" i/o timeout; sts/ec2 stay private); wrong-cert (registry
 #   restarted with a self-signed cert for the right name); corrupt-blob (the smaller
@@ -55,7 +55,7 @@ STS_HOST="sts.$REGION.amazonaws.com"
 EC2_HOST="ec2.$REGION.amazonaws.com"
 BUCKET="prod-$REGION-starport-layer-bucket"
 LAYER_HOST="$BUCKET.s3.$REGION.amazonaws.com"
-IP_CLIENT=10.0.1.100 IP_API=10.0.1.10 IP_DKR=10.0.1.11 IP_STS=10.0.1.12 IP_EC2=10.0.1.13
+IP_CLIENT=10.1.1.100 IP_API=10.1.1.10 IP_DKR=10.1.1.11 IP_STS=10.1.1.12 IP_EC2=10.1.1.13
 IP_S3=198.18.0.10 IP_PUBLIC=198.18.0.20
 MOTO_PORT=4566
 WORLDS="healthy registry-dropped registry-refused layer-dropped api-dropped public-names wrong-cert corrupt-blob"
@@ -126,7 +126,7 @@ cmd_check() {
         fi
     fi
     if command -v iptables >/dev/null; then
-        if ! err="$(ip netns exec "$probe" iptables -A INPUT -d 10.0.1.11 -p tcp --dport 443 -j DROP 2>&1)"; then
+        if ! err="$(ip netns exec "$probe" iptables -A INPUT -d 10.1.1.11 -p tcp --dport 443 -j DROP 2>&1)"; then
             ip netns del "$probe"; echo "netlab: cannot run: iptables in a namespace failed: $err"; exit 1
         fi
         ip netns del "$probe"
@@ -487,7 +487,7 @@ lab = {
     "registry": "$REGISTRY_HOST",
     "hosts": {"ecr.api": "$API_HOST", "ecr.dkr": "$REGISTRY_HOST", "s3_layer": "$LAYER_HOST",
               "sts": "$STS_HOST", "ec2": "$EC2_HOST"},
-    "vpc_cidr": "10.0.0.0/16",
+    "vpc_cidr": "10.1.0.0/16",
     "interface": {"name": "vpce0", "kind": open(os.path.join(d, "iface.kind")).read().strip()},
     "addresses": {"client": "$IP_CLIENT", "ecr.api": "$IP_API", "ecr.dkr": "$IP_DKR",
                   "sts": "$IP_STS", "ec2": "$IP_EC2", "s3_layer": "$IP_S3",

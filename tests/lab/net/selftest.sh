@@ -43,15 +43,15 @@ curl_code() {
 }
 
 dns_checks() { # dns_checks WORLD
-    local w="$1" dkr=10.0.1.11 api=10.0.1.10 s3=198.18.0.10
+    local w="$1" dkr=10.1.1.11 api=10.1.1.10 s3=198.18.0.10
     if [ "$w" = public-names ]; then dkr=198.18.0.20 api=198.18.0.20 s3=198.18.0.20; fi
     expect "dns A $REG" "NOERROR $dkr" "$(inns "$PY" "$NET_DIR/nettool.py" dns "$REG" A)"
     expect "dns AAAA $REG (NODATA)" "NOERROR -" "$(inns "$PY" "$NET_DIR/nettool.py" dns "$REG" AAAA)"
     expect "dns A $API" "NOERROR $api" "$(inns "$PY" "$NET_DIR/nettool.py" dns "$API" A)"
     expect "dns AAAA $API (NODATA)" "NOERROR -" "$(inns "$PY" "$NET_DIR/nettool.py" dns "$API" AAAA)"
     expect "dns A $LAYER" "NOERROR $s3" "$(inns "$PY" "$NET_DIR/nettool.py" dns "$LAYER" A)"
-    expect "dns A sts" "NOERROR 10.0.1.12" "$(inns "$PY" "$NET_DIR/nettool.py" dns sts.us-east-1.amazonaws.com A)"
-    expect "dns A ec2" "NOERROR 10.0.1.13" "$(inns "$PY" "$NET_DIR/nettool.py" dns ec2.us-east-1.amazonaws.com A)"
+    expect "dns A sts" "NOERROR 10.1.1.12" "$(inns "$PY" "$NET_DIR/nettool.py" dns sts.us-east-1.amazonaws.com A)"
+    expect "dns A ec2" "NOERROR 10.1.1.13" "$(inns "$PY" "$NET_DIR/nettool.py" dns ec2.us-east-1.amazonaws.com A)"
     expect "dns A unknown.amazonaws.com" "NXDOMAIN -" "$(inns "$PY" "$NET_DIR/nettool.py" dns nope.us-east-1.amazonaws.com A)"
     expect "dns A example.com" "NXDOMAIN -" "$(inns "$PY" "$NET_DIR/nettool.py" dns example.com A)"
     expect "system resolver (getent) $REG" "$dkr" "$(inns getent ahostsv4 "$REG" | awk 'NR==1{print $1}')"
