@@ -85,7 +85,7 @@ pub struct Selection {
     pub user_skipped: HashSet<String>,
 }
 
-/// `--only` selects the named checks and everything they depend on; `--skip` marks checks
+/// `--only` selects the named checks and everything they depend on or run after; `--skip` marks checks
 /// that are reported as skipped (their dependents skip too). Unknown ids are an error.
 pub fn select(catalog: &Catalog, only: &[String], skip: &[String]) -> Result<Selection, String> {
     for id in only.iter().chain(skip) {
@@ -103,7 +103,8 @@ pub fn select(catalog: &Catalog, only: &[String], skip: &[String]) -> Result<Sel
         while let Some(id) = stack.pop() {
             if wanted.insert(id.clone()) {
                 if let Some(spec) = catalog.get(&id) {
-                    stack.extend(spec.depends_on.iter().cloned());
+                    // `after` checks supply facts (the registry host, the VPC): run them too
+                    stack.extend(spec.depends_on.iter().chain(&spec.after).cloned());
                 }
             }
         }

@@ -663,7 +663,13 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 fn classify_reqwest(e: &reqwest::Error) -> HttpFailure {
-    let chain = error_chain(e);
+    let mut chain = error_chain(e);
+    // the URL (a presigned one for layers) is long and known to the caller: leave it out
+    if let Some(rest) = chain.strip_prefix("error sending request for url (") {
+        if let Some((_, tail)) = rest.split_once("): ") {
+            chain = format!("error sending request: {tail}");
+        }
+    }
     if e.is_timeout() || chain.contains("timed out") {
         HttpFailure::Timeout(chain)
     } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("TLS") {
