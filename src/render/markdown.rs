@@ -21,11 +21,7 @@ pub fn render(report: &Report) -> String {
             cell(&c.message)
         ));
     }
-    let todo: Vec<_> = report
-        .checks
-        .iter()
-        .filter(|c| matches!(c.status, Severity::Warn | Severity::Fail | Severity::Error))
-        .collect();
+    let todo = super::to_act_on(report);
     if !todo.is_empty() {
         out.push_str("\n## What to do\n");
         for c in todo {

@@ -200,6 +200,14 @@ fn note_message(note: &EngineNote, because: &[String]) -> String {
     }
 }
 
+/// The checks a person has to act on (warn, fail, error), in report order.
+pub fn to_act_on(r: &Report) -> Vec<&CheckEntry> {
+    r.checks
+        .iter()
+        .filter(|c| matches!(c.status, Severity::Warn | Severity::Fail | Severity::Error))
+        .collect()
+}
+
 pub fn status_label(s: Severity) -> &'static str {
     match s {
         Severity::Pass => "PASS",

@@ -43,11 +43,7 @@ pub fn render(report: &Report, color: bool, width: u16) -> String {
     }
     out.push_str(&table.to_string());
     out.push('\n');
-    let todo: Vec<_> = report
-        .checks
-        .iter()
-        .filter(|c| matches!(c.status, Severity::Warn | Severity::Fail | Severity::Error))
-        .collect();
+    let todo = super::to_act_on(report);
     if !todo.is_empty() {
         out.push_str("\nWhat to do\n");
         for c in todo {

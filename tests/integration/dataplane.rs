@@ -3,7 +3,7 @@
 //! distribution registry with its S3 redirect. Needs root and `ip netns`; without them these
 //! tests say so and pass vacuously, unless ECR_DOCTOR_REQUIRE_NETLAB=1 (CI) makes them fail.
 
-use crate::harness::{repo, validate_schema, Run};
+use crate::harness::{clean_env, repo, run_of, validate_schema, Run};
 use serde_json::Value;
 use std::process::Command;
 
@@ -95,25 +95,15 @@ impl Netlab {
     /// Runs the doctor inside the namespace with the lab's client environment.
     pub fn doctor(&self, args: &[&str]) -> Run {
         let home = tempfile::tempdir().unwrap();
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.ns, env!("CARGO_BIN_EXE_ecr-doctor")])
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("AWS_CONFIG_FILE", home.path().join("no-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                home.path().join("no-credentials"),
-            )
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .output()
-            .unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.ns, env!("CARGO_BIN_EXE_ecr-doctor")])
+            .args(args);
+        clean_env(&mut cmd, home.path());
+        run_of(
+            cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .output()
+                .unwrap(),
+        )
     }
 }
 

@@ -4,7 +4,7 @@ use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn repo() -> PathBuf {
@@ -176,20 +176,30 @@ impl Run {
 /// no DNS query leaves this machine.
 pub const OFFLINE_SKIP: &str = "dns.ecr-api,dns.ecr-dkr,dns.s3";
 
+/// Only PATH, and a HOME without AWS configuration files.
+pub fn clean_env(cmd: &mut Command, home: &std::path::Path) {
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("AWS_CONFIG_FILE", home.join("no-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"));
+}
+
+pub fn run_of(out: std::process::Output) -> Run {
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// Runs the doctor with a clean environment: no real AWS config, no instance metadata
 /// (pointed at a closed loopback port), region us-east-1, plus `env`.
 pub fn doctor(env: &[(String, String)], args: &[&str]) -> Run {
     let home = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-doctor"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("AWS_CONFIG_FILE", home.path().join("no-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            home.path().join("no-credentials"),
-        )
-        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1")
+    clean_env(&mut cmd, home.path());
+    cmd.env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1")
         .env("AWS_REGION", "us-east-1")
         .args(args);
     let asks_for_help = args
@@ -201,12 +211,7 @@ pub fn doctor(env: &[(String, String)], args: &[&str]) -> Run {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out: Output = cmd.output().expect("run ecr-doctor");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    run_of(cmd.output().expect("run ecr-doctor"))
 }
 
 pub fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {

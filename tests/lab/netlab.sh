@@ -67,25 +67,8 @@ unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy NO_PROXY
 die() { echo "netlab: $*" >&2; exit 1; }
 say() { echo "netlab: $*" >&2; }
 
-# ---------------------------------------------------------------- apt_install (from lab.sh)
-APT_UPDATED=0
-apt_install() {
-    local missing=() p
-    for p in "$@"; do
-        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-            missing+=("$p")
-        fi
-    done
-    [ "${#missing[@]}" -eq 0 ] && return 0
-    if [ "$APT_UPDATED" -eq 0 ]; then
-        say "apt-get update"
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-        APT_UPDATED=1
-    fi
-    say "apt-get install ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-}
-# ---------------------------------------------------------------- end apt_install
+# shellcheck source=tests/lab/common.sh
+. "$LAB_DIR/common.sh"
 APT_PACKAGES="iproute2 iptables dnsmasq-base docker-registry apache2-utils openssl curl python3 python3-venv"
 
 cmd_install() {
