@@ -89,7 +89,7 @@ pub struct Cli {
     #[arg(long, value_name = "IP[:PORT]", value_parser = validate::dns_server)]
     pub dns_server: Option<SocketAddr>,
 
-    /// Role to assume before checking (e.g. the ECS task execution role)
+    /// Role to assume with the credentials found, and check as (e.g. the ECS task execution role)
     #[arg(long, value_name = "ARN", value_parser = validate::role_arn)]
     pub role_arn: Option<String>,
 
@@ -281,6 +281,7 @@ async fn run(
         region: cli.region.clone(),
         profile: cli.profile.clone(),
         timeout: cli.timeout,
+        role_arn: cli.role_arn.clone(),
         ca_bundle,
     })
     .await

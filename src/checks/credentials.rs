@@ -39,6 +39,7 @@ fn source_label(source: &str) -> &'static str {
         "web-identity" => "web identity token",
         "container" => "ECS/EKS container credentials",
         "instance-metadata" => "EC2 instance metadata",
+        "assume-role" => "the role given with --role-arn",
         _ => "unknown provider",
     }
 }
@@ -51,6 +52,8 @@ pub fn source(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
                 let ci = detect_ci(cx.env.as_ref());
                 let code = if info.source == "environment" && long_term && ci.is_some() {
                     "static-keys-in-ci"
+                } else if info.role_arn.is_some() {
+                    "ok-assumed-role"
                 } else {
                     "ok"
                 };
@@ -70,6 +73,8 @@ pub fn source(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
                     .fact("expires_at", info.expiry.map(rfc3339))
                     .fact("ci_system", ci)
                     .fact("tried", info.tried)
+                    .fact("role_arn", info.role_arn)
+                    .fact("base_source", info.base_source.as_deref().map(source_label))
             }
             Err(CredentialFailure::NotFound { tried }) => Outcome::new("no-credentials")
                 .fact("tried_text", tried.join("; "))
@@ -132,6 +137,27 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(run(aws, &[("GITLAB_CI", "true")]).await.code, "ok");
+    }
+
+    #[tokio::test]
+    async fn assumed_role_names_both_sources() {
+        let mut c = creds("assume-role", "ASIAEXAMPLEEXAMPLE12");
+        c.role_arn = Some("arn:aws:iam::210987654321:role/puller".into());
+        c.base_source = Some("profile".into());
+        let o = run(
+            FakeAws {
+                creds: Ok(c),
+                ..Default::default()
+            },
+            &[],
+        )
+        .await;
+        assert_eq!(o.code, "ok-assumed-role");
+        let msg = render("credentials.source", &o);
+        assert!(
+            msg.contains("arn:aws:iam::210987654321:role/puller") && msg.contains("shared profile"),
+            "{msg}"
+        );
     }
 
     #[tokio::test]

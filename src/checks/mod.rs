@@ -239,6 +239,8 @@ pub mod fake {
             expiry: None,
             profile: None,
             tried: vec![],
+            role_arn: None,
+            base_source: None,
         }
     }
 

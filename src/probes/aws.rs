@@ -43,6 +43,8 @@ pub struct SdkOptions {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub timeout: Duration,
+    /// `--role-arn`: assume this role with the credentials of the chain.
+    pub role_arn: Option<String>,
     /// PEM bundle from `AWS_CA_BUNDLE`, added to the system roots.
     pub ca_bundle: Option<Vec<u8>>,
 }
@@ -152,6 +154,67 @@ impl SdkProbe {
     }
 
     async fn load_credentials(&self) -> Result<(Credentials, CredentialInfo), CredentialFailure> {
+        let (creds, info) = self.load_chain_credentials().await?;
+        let Some(role) = self.opts.role_arn.clone() else {
+            return Ok((creds, info));
+        };
+        // --role-arn: the chain's credentials assume the role (as the ECS agent assumes the
+        // task execution role); a failure is the credential problem to report
+        let conf = self
+            .config
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(creds))
+            .build();
+        let sts = aws_sdk_sts::Client::new(&conf);
+        let out = sts
+            .assume_role()
+            .role_arn(&role)
+            .role_session_name("ecr-doctor")
+            .duration_seconds(900)
+            .send()
+            .await
+            .map_err(|e| CredentialFailure::ProviderFailed {
+                source: "assume-role".into(),
+                detail: format!(
+                    "sts:AssumeRole into {role} failed: {}",
+                    classify(&e, Exchange::default()).summary()
+                ),
+                tried: vec![],
+            })?;
+        let c = out
+            .credentials()
+            .ok_or_else(|| CredentialFailure::ProviderFailed {
+                source: "assume-role".into(),
+                detail: format!("sts:AssumeRole into {role} answered without credentials"),
+                tried: vec![],
+            })?;
+        Secret::new(c.secret_access_key());
+        Secret::new(c.session_token());
+        let expiry = SystemTime::try_from(*c.expiration()).ok();
+        let assumed = Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            expiry,
+            "AssumeRole",
+        );
+        let assumed_info = CredentialInfo {
+            source: "assume-role".into(),
+            provider_name: "AssumeRole".into(),
+            access_key_id: c.access_key_id().to_string(),
+            has_session_token: true,
+            expiry,
+            profile: info.profile.clone(),
+            tried: info.tried.clone(),
+            role_arn: Some(role),
+            base_source: Some(info.source.clone()),
+        };
+        Ok((assumed, assumed_info))
+    }
+
+    async fn load_chain_credentials(
+        &self,
+    ) -> Result<(Credentials, CredentialInfo), CredentialFailure> {
         use aws_config::ecs::EcsCredentialsProvider;
         use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
         use aws_config::imds::credentials::ImdsCredentialsProvider;
@@ -215,6 +278,8 @@ impl SdkProbe {
                         expiry: creds.expiry(),
                         profile: (source == "profile").then(|| profile.clone()),
                         tried,
+                        role_arn: None,
+                        base_source: None,
                     };
                     Secret::new(creds.secret_access_key());
                     if let Some(t) = creds.session_token() {

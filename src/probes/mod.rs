@@ -48,6 +48,9 @@ pub struct CredentialInfo {
     pub profile: Option<String>,
     /// Providers tried before this one.
     pub tried: Vec<String>,
+    /// With `--role-arn`: the role assumed, and the source of the credentials that assumed it.
+    pub role_arn: Option<String>,
+    pub base_source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

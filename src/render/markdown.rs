@@ -1,7 +1,6 @@
 //! `--output markdown`: for pasting into tickets and pull requests.
 
 use super::{context_line, status_label, summary_line, Report};
-use crate::catalog::Severity;
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")

@@ -374,3 +374,60 @@ fn detects_the_vpc_from_ecs_task_metadata() {
     assert_eq!(lookup["facts"]["subnet_id"], world("healthy")["subnet_id"]);
     assert!(r.not_passing().is_empty(), "{:?}", r.not_passing());
 }
+
+#[test]
+fn role_arn_is_assumed_and_checked_as() {
+    let role = "arn:aws:iam::123456789012:role/lab-instance-role";
+    let r = doctor(
+        &lab().env_as("lab-healthy"),
+        &[
+            "--output",
+            "json",
+            "--role-arn",
+            role,
+            "--only",
+            "token.get",
+        ],
+    );
+    assert_eq!(
+        r.check("credentials.source"),
+        ("pass".into(), Some("ok-assumed-role".into()))
+    );
+    let facts = &r.entry("credentials.source")["facts"];
+    assert_eq!(facts["role_arn"], role);
+    assert_eq!(facts["base_source"], "environment variables");
+    assert!(
+        facts["access_key_id"].as_str().unwrap().starts_with("ASIA"),
+        "{facts}"
+    );
+    assert_eq!(
+        r.entry("identity.caller")["facts"]["arn"],
+        "arn:aws:sts::123456789012:assumed-role/lab-instance-role/ecr-doctor"
+    );
+    assert_eq!(r.check("token.get").0, "pass");
+    // a role the caller may not assume: the credential check says so
+    let enforcing = Moto::start(&["--enforce-auth"], &[]);
+    let r = doctor(
+        &enforcing.env_as("lab-no-ecr-token"),
+        &[
+            "--output",
+            "json",
+            "--role-arn",
+            role,
+            "--only",
+            "token.get",
+        ],
+    );
+    assert_eq!(
+        r.check("credentials.source"),
+        ("fail".into(), Some("provider-failed".into()))
+    );
+    let msg = r.entry("credentials.source")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("sts:AssumeRole into arn:aws:iam::123456789012:role/lab-instance-role failed"),
+        "{msg}"
+    );
+}
