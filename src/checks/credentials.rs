@@ -70,7 +70,12 @@ pub fn source(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
                             "temporary credentials"
                         },
                     )
-                    .fact("expires_at", info.expiry.map(rfc3339))
+                    .fact(
+                        "expires_at",
+                        info.expiry
+                            .map(rfc3339)
+                            .unwrap_or_else(|| "no expiry".into()),
+                    )
                     .fact("ci_system", ci)
                     .fact("tried", info.tried)
                     .fact("role_arn", info.role_arn)
