@@ -337,6 +337,8 @@ async fn run(
             .get()
             .and_then(|v| v.subnet_id.clone())
             .or(cli.subnet.clone()),
+        availability_zone: ctx.board.vpc.get().and_then(|v| v.az.clone()),
+        vpc_source: ctx.board.vpc.get().map(|v| v.source.clone()),
         image: cli.image.as_ref().map(|i| i.to_string()),
     };
     let report = Report::build(

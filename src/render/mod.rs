@@ -36,7 +36,10 @@ pub struct Context {
     pub account: Option<String>,
     pub registry: Option<String>,
     pub vpc: Option<String>,
+    /// Where the VPC came from: `--vpc`, `EC2 instance metadata` or `ECS task metadata`.
+    pub vpc_source: Option<String>,
     pub subnet: Option<String>,
+    pub availability_zone: Option<String>,
     pub image: Option<String>,
 }
 
@@ -241,10 +244,14 @@ pub fn context_line(c: &Context) -> String {
         ("registry", &c.registry),
         ("vpc", &c.vpc),
         ("subnet", &c.subnet),
+        ("az", &c.availability_zone),
         ("image", &c.image),
     ] {
         if let Some(v) = v {
-            parts.push(format!("{k} {v}"));
+            match (k, &c.vpc_source) {
+                ("vpc", Some(src)) if src != "--vpc" => parts.push(format!("vpc {v} (from {src})")),
+                _ => parts.push(format!("{k} {v}")),
+            }
         }
     }
     parts.join(" · ")

@@ -342,7 +342,11 @@ fn detects_the_vpc_from_instance_metadata() {
         world("healthy")["client_sg"]
     );
     assert!(r.not_passing().is_empty(), "{:?}", r.not_passing());
-    assert_eq!(r.json()["context"]["vpc"], world("healthy")["vpc_id"]);
+    let context = &r.json()["context"];
+    assert_eq!(context["vpc"], world("healthy")["vpc_id"]);
+    assert_eq!(context["vpc_source"], "EC2 instance metadata");
+    assert_eq!(context["availability_zone"], "us-east-1a");
+    crate::harness::validate_schema(&r.stdout);
 }
 
 #[test]
