@@ -43,6 +43,8 @@ pub struct SdkOptions {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub timeout: Duration,
+    /// `--dns-server`: the SDK resolves through it too.
+    pub dns_server: Option<std::net::SocketAddr>,
     /// `--role-arn`: assume this role with the credentials of the chain.
     pub role_arn: Option<String>,
     /// PEM bundle from `AWS_CA_BUNDLE`, added to the system roots.
@@ -64,7 +66,10 @@ pub struct SdkProbe {
 
 /// The one HTTP client of every SDK call: rustls with aws-lc, system roots plus the
 /// `AWS_CA_BUNDLE` certificates, `HTTPS_PROXY`/`NO_PROXY` honoured.
-pub fn http_client(ca_bundle: Option<&[u8]>) -> Result<SharedHttpClient, String> {
+pub fn http_client(
+    ca_bundle: Option<&[u8]>,
+    dns: Option<super::net::SdkDns>,
+) -> Result<SharedHttpClient, String> {
     let mut trust = TrustStore::default();
     if let Some(pem) = ca_bundle {
         trust = trust.with_pem_certificate(pem.to_vec());
@@ -80,10 +85,14 @@ pub fn http_client(ca_bundle: Option<&[u8]>) -> Result<SharedHttpClient, String>
             if let Some(c) = components {
                 b.set_sleep_impl(c.sleep_impl());
             }
-            b.proxy_config(ProxyConfig::from_env())
+            let b = b
+                .proxy_config(ProxyConfig::from_env())
                 .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-                .tls_context(ctx.clone())
-                .build()
+                .tls_context(ctx.clone());
+            match &dns {
+                Some(resolver) => b.build_with_resolver(resolver.clone()),
+                None => b.build(),
+            }
         }),
     )
 }
@@ -99,7 +108,13 @@ fn timeouts(t: Duration) -> TimeoutConfig {
 
 impl SdkProbe {
     pub async fn load(opts: SdkOptions) -> Result<SdkProbe, String> {
-        let http = http_client(opts.ca_bundle.as_deref())?;
+        let dns = match opts.dns_server {
+            Some(addr) => Some(super::net::SdkDns(std::sync::Arc::new(
+                super::net::build_resolver(Some(addr), opts.timeout)?.0,
+            ))),
+            None => None,
+        };
+        let http = http_client(opts.ca_bundle.as_deref(), dns)?;
         let base = ProviderConfig::default()
             .with_http_client(http.clone())
             .with_timeout_config(timeouts(opts.timeout))

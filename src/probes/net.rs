@@ -227,6 +227,29 @@ pub struct SystemNet {
     http: reqwest::Client,
 }
 
+/// The AWS SDK resolves through the same resolver when `--dns-server` is given.
+#[derive(Clone)]
+pub struct SdkDns(pub Arc<Resolver<TokioRuntimeProvider>>);
+
+impl std::fmt::Debug for SdkDns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SdkDns")
+    }
+}
+
+impl aws_smithy_runtime_api::client::dns::ResolveDns for SdkDns {
+    fn resolve_dns<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> aws_smithy_runtime_api::client::dns::DnsFuture<'a> {
+        use aws_smithy_runtime_api::client::dns::{DnsFuture, ResolveDnsError};
+        DnsFuture::new(async move {
+            let ips = self.0.lookup_ip(name).await.map_err(ResolveDnsError::new)?;
+            Ok(ips.iter().collect())
+        })
+    }
+}
+
 /// reqwest resolves through the same resolver as the DNS checks.
 struct ReqwestDns(Arc<Resolver<TokioRuntimeProvider>>);
 
@@ -242,7 +265,7 @@ impl reqwest::dns::Resolve for ReqwestDns {
     }
 }
 
-fn build_resolver(
+pub fn build_resolver(
     dns_server: Option<SocketAddr>,
     timeout: Duration,
 ) -> Result<(Resolver<TokioRuntimeProvider>, String), String> {
@@ -342,7 +365,20 @@ impl SystemNet {
             }
             None => addr,
         };
-        let stream = match tokio::time::timeout(self.timeout, TcpStream::connect(target)).await {
+        let connected = tokio::time::timeout(self.timeout, TcpStream::connect(target)).await;
+        if proxy.is_some() {
+            // a failure to reach the proxy is the proxy's, not the host's
+            match &connected {
+                Err(_) => {
+                    return Err(ConnectFailure::Proxy(format!(
+                        "no answer from the proxy {target} in time"
+                    )))
+                }
+                Ok(Err(e)) => return Err(ConnectFailure::Proxy(format!("proxy {target}: {e}"))),
+                Ok(Ok(_)) => {}
+            }
+        }
+        let stream = match connected {
             Err(_) => return Err(ConnectFailure::Timeout),
             Ok(Err(e)) => {
                 return Err(match e.kind() {

@@ -94,11 +94,17 @@ impl Netlab {
 
     /// Runs the doctor inside the namespace with the lab's client environment.
     pub fn doctor(&self, args: &[&str]) -> Run {
+        self.doctor_env(&[], args)
+    }
+
+    /// The same, with `extra` on top of the lab's environment.
+    pub fn doctor_env(&self, extra: &[(String, String)], args: &[&str]) -> Run {
         let home = tempfile::tempdir().unwrap();
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.ns, env!("CARGO_BIN_EXE_ecr-doctor")])
             .args(args);
         clean_env(&mut cmd, home.path());
+        cmd.envs(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         run_of(
             cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                 .output()
@@ -273,6 +279,22 @@ fn registry_blackholed_refused_and_wrong_certificate() {
         "pass",
         "only the registry's certificate is wrong"
     );
+
+    lab.world("wrong-token");
+    let r = lab.doctor(&args(&["--image", "lab/app:1.0"]));
+    assert_eq!(
+        r.not_passing(),
+        [
+            "registry.auth=fail/unauthorized",
+            "image.manifest=skip/-",
+            "image.layer-download=skip/-"
+        ]
+    );
+    let cmd = r.entry("registry.auth")["remediation"]["commands"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(cmd.contains("docker login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com"), "{cmd}");
 }
 
 #[test]
@@ -358,4 +380,92 @@ fn names_resolving_to_public_addresses() {
         r.check("token.get"),
         ("fail".into(), Some("unreachable".into()))
     );
+}
+
+#[test]
+fn dns_server_flag_and_an_https_proxy() {
+    let Some(lab) = Netlab::up("px", "healthy") else {
+        return;
+    };
+    // --dns-server: the lab's dnsmasq by address, then a server that never answers
+    let r = lab.doctor(&args(&["--dns-server", "127.0.0.1:53"]));
+    assert_eq!(
+        r.entry("dns.ecr-dkr")["facts"]["resolver"],
+        "--dns-server 127.0.0.1:53"
+    );
+    assert_eq!(r.check("dns.ecr-dkr").0, "pass");
+    let r = lab.doctor(&args(&[
+        "--dns-server",
+        "10.1.1.99",
+        "--timeout",
+        "1s",
+        "--registry",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+    ]));
+    for id in ["dns.ecr-api", "dns.ecr-dkr", "dns.s3"] {
+        assert_eq!(r.check(id), ("fail".into(), Some("timeout".into())), "{id}");
+    }
+    // the AWS API calls resolve through --dns-server too: STS cannot be found either
+    assert_eq!(
+        r.check("identity.caller"),
+        ("fail".into(), Some("unreachable".into()))
+    );
+
+    // a CONNECT proxy inside the namespace: every connection goes through it, and says so
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut proxy = std::process::Command::new("ip")
+        .args(["netns", "exec", &lab.ns, "python3"])
+        .arg(repo().join("tests/lab/net/connect_proxy.py"))
+        .args(["10.1.1.100", "3128"])
+        .arg(log.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = [0u8; 6];
+    std::io::Read::read_exact(proxy.stdout.as_mut().unwrap(), &mut ready).unwrap();
+    let mut with_proxy = vec![(
+        "HTTPS_PROXY".to_string(),
+        "http://10.1.1.100:3128".to_string(),
+    )];
+    let r = lab.doctor_env(&with_proxy, &args(&["--image", "lab/app:1.0"]));
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    assert_eq!(
+        r.not_passing(),
+        ["env.proxy=warn/ecr-through-proxy"],
+        "{}",
+        r.stderr
+    );
+    for id in ["net.ecr-api", "net.ecr-dkr", "net.s3"] {
+        assert_eq!(
+            r.entry(id)["facts"]["via_proxy"],
+            "http://10.1.1.100:3128/",
+            "{id}"
+        );
+    }
+    let tunnels = std::fs::read_to_string(log.path()).unwrap();
+    for host in [
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com:443",
+        "prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com:443",
+        "api.ecr.us-east-1.amazonaws.com:443",
+    ] {
+        assert!(
+            tunnels.contains(&format!("CONNECT {host}")),
+            "{host} did not go through the proxy:\n{tunnels}"
+        );
+    }
+    // the proxy gone: connections through it fail, and the report names the proxy
+    with_proxy.push((
+        "NO_PROXY".into(),
+        "sts.us-east-1.amazonaws.com,ec2.us-east-1.amazonaws.com".into(),
+    ));
+    let r = lab.doctor_env(&with_proxy, &args(&["--timeout", "1s"]));
+    assert_eq!(
+        r.check("net.ecr-dkr"),
+        ("fail".into(), Some("unreachable".into()))
+    );
+    assert!(r.entry("net.ecr-dkr")["message"]
+        .as_str()
+        .unwrap()
+        .contains("through the proxy"));
 }
