@@ -1016,6 +1016,54 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn schema1_and_refusals() {
+        let mut net = FakeNet::default();
+        let schema1 = br#"{"schemaVersion":1,"name":"lab/app","tag":"old","fsLayers":[]}"#;
+        net.http.insert(
+            format!("https://{REG}/v2/lab/app/manifests/old"),
+            resp(
+                200,
+                &[(
+                    "Content-Type",
+                    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+                )],
+                schema1,
+            ),
+        );
+        net.http.insert(
+            format!("https://{REG}/v2/lab/app/manifests/secret"),
+            resp(403, &[], br#"{"errors":[{"code":"DENIED","message":"User: arn:aws:iam::1:user/u is not authorized to perform: ecr:BatchGetImage"}]}"#),
+        );
+        let o = check(
+            "image.manifest",
+            manifest,
+            ctx(net, None, Some("lab/app:old")),
+        )
+        .await;
+        assert_eq!(o.code, "unsupported-media-type");
+        assert_eq!(
+            o.facts["media_type"],
+            "application/vnd.docker.distribution.manifest.v1+prettyjws"
+        );
+        let mut net = FakeNet::default();
+        net.http.insert(
+            format!("https://{REG}/v2/lab/app/manifests/secret"),
+            resp(403, &[], br#"{"errors":[{"code":"DENIED","message":"not authorized to perform: ecr:BatchGetImage"}]}"#),
+        );
+        let o = check(
+            "image.manifest",
+            manifest,
+            ctx(net, None, Some("lab/app:secret")),
+        )
+        .await;
+        assert_eq!(o.code, "access-denied");
+        assert!(o.facts["registry_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("DENIED: "));
+    }
+
+    #[tokio::test]
     async fn manifest_not_found_suggests_tags_and_indexes_pick_the_platform() {
         let mut net = FakeNet::default();
         net.http.insert(
