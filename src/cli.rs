@@ -322,24 +322,15 @@ async fn run(
     });
     let engine = Engine::new(catalog.clone(), implementations(), cli.timeout);
     let results = engine.run(ctx.clone(), &selection).await;
+    let vc = ctx.board.vpc.get();
     let context = Context {
         region: Some(region),
         account: ctx.board.identity.get().map(|i| i.account.clone()),
         registry: ctx.registry(),
-        vpc: ctx
-            .board
-            .vpc
-            .get()
-            .map(|v| v.vpc_id.clone())
-            .or(cli.vpc.clone()),
-        subnet: ctx
-            .board
-            .vpc
-            .get()
-            .and_then(|v| v.subnet_id.clone())
-            .or(cli.subnet.clone()),
-        availability_zone: ctx.board.vpc.get().and_then(|v| v.az.clone()),
-        vpc_source: ctx.board.vpc.get().map(|v| v.source.clone()),
+        vpc: vc.map(|v| v.vpc_id.clone()).or(cli.vpc.clone()),
+        vpc_source: vc.map(|v| v.source.clone()),
+        subnet: vc.and_then(|v| v.subnet_id.clone()).or(cli.subnet.clone()),
+        availability_zone: vc.and_then(|v| v.az.clone()),
         image: cli.image.as_ref().map(|i| i.to_string()),
     };
     let report = Report::build(

@@ -80,6 +80,17 @@ impl Netlab {
         Some(Netlab { ns, lab, env })
     }
 
+    /// `--vpc <id> --subnet <id>` of one of moto's VPC worlds (with `up_with(.., true)`).
+    pub fn vpc_args(&self, world: &str) -> [String; 4] {
+        let w = &self.lab["vpc_worlds"][world];
+        [
+            "--vpc".into(),
+            w["vpc_id"].as_str().unwrap().into(),
+            "--subnet".into(),
+            w["subnet_id"].as_str().unwrap().into(),
+        ]
+    }
+
     pub fn world(&self, world: &str) {
         let out = Command::new(netlab())
             .args(["world", &self.ns, world])
@@ -133,18 +144,14 @@ fn healthy_world_pulls_a_layer_through_the_s3_redirect() {
         return;
     };
     // the whole path, as on an instance of the VPC's private subnet
-    let vpc = lab.lab["vpc_worlds"]["healthy"].clone();
-    let (vpc_id, subnet) = (
-        vpc["vpc_id"].as_str().unwrap(),
-        vpc["subnet_id"].as_str().unwrap(),
-    );
+    let vpc = lab.vpc_args("healthy");
     let r = lab.doctor(&args(&[
         "--image",
         "lab/app:1.0",
         "--vpc",
-        vpc_id,
+        &vpc[1],
         "--subnet",
-        subnet,
+        &vpc[3],
     ]));
     assert_eq!(r.code, 0, "{:?}\n{}", r.not_passing(), r.stderr);
     validate_schema(&r.stdout);
@@ -335,16 +342,12 @@ fn names_resolving_to_public_addresses() {
         return;
     };
     // the VPC has interface endpoints with private DNS, yet the names resolve publicly
-    let vpc = lab.lab["vpc_worlds"]["healthy"].clone();
-    let (vpc_id, subnet) = (
-        vpc["vpc_id"].as_str().unwrap(),
-        vpc["subnet_id"].as_str().unwrap(),
-    );
+    let vpc = lab.vpc_args("healthy");
     let r = lab.doctor(&args(&[
         "--vpc",
-        vpc_id,
+        &vpc[1],
         "--subnet",
-        subnet,
+        &vpc[3],
         "--timeout",
         "1s",
     ]));
