@@ -30,7 +30,7 @@ pub enum ColorChoice {
 
 const AFTER_HELP: &str = "\
 Examples:
-  ecr-doctor                                   check credentials, identity and the ECR token
+  ecr-doctor                                   the whole path (on EC2 or ECS the VPC is detected)
   ecr-doctor --region eu-west-1 --profile prod
   ecr-doctor --registry 210987654321.dkr.ecr.us-east-1.amazonaws.com   another account's registry
   ecr-doctor --vpc vpc-0abc1234def567890 --subnet subnet-0123456789abcdef0
@@ -47,8 +47,9 @@ Reference of every check and code: docs/checks.md";
 
 /// Tells you why this machine cannot log in to or pull from Amazon ECR, and what to change.
 ///
-/// Runs read-only checks along the whole path (credentials, identity, clock, ECR token,
-/// proxy settings; VPC endpoints and the data plane as they are added) and prints a
+/// Runs read-only checks along the whole path: credentials, identity, clock, the ECR token,
+/// proxy settings, the VPC endpoints a private subnet needs, then DNS, TCP and TLS to every
+/// ECR host, the registry login, a manifest and a layer downloaded through S3. Prints a
 /// pass/warn/fail table with a fix and a copy-paste command for each problem.
 #[derive(Debug, Parser)]
 #[command(name = "ecr-doctor", version, after_help = AFTER_HELP)]
