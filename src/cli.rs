@@ -283,7 +283,7 @@ async fn run(
         profile: cli.profile.clone(),
         timeout: cli.timeout,
         role_arn: cli.role_arn.clone(),
-        dns_server: cli.dns_server,
+        dns: net.sdk_resolver(),
         ca_bundle,
     })
     .await

@@ -43,8 +43,8 @@ pub struct SdkOptions {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub timeout: Duration,
-    /// `--dns-server`: the SDK resolves through it too.
-    pub dns_server: Option<std::net::SocketAddr>,
+    /// With `--dns-server`, the run's resolver: the SDK resolves through it too.
+    pub dns: Option<super::net::SharedResolver>,
     /// `--role-arn`: assume this role with the credentials of the chain.
     pub role_arn: Option<String>,
     /// PEM bundle from `AWS_CA_BUNDLE`, added to the system roots.
@@ -68,7 +68,7 @@ pub struct SdkProbe {
 /// `AWS_CA_BUNDLE` certificates, `HTTPS_PROXY`/`NO_PROXY` honoured.
 pub fn http_client(
     ca_bundle: Option<&[u8]>,
-    dns: Option<super::net::SdkDns>,
+    dns: Option<super::net::SharedResolver>,
 ) -> Result<SharedHttpClient, String> {
     let mut trust = TrustStore::default();
     if let Some(pem) = ca_bundle {
@@ -97,6 +97,20 @@ pub fn http_client(
     )
 }
 
+/// Every SDK call: one attempt, bounded by `--timeout`.
+fn single_attempt() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(1)
+}
+
+/// Provider configuration for the credential and region providers.
+fn provider_config(http: &SharedHttpClient, t: Duration, region: Option<&str>) -> ProviderConfig {
+    ProviderConfig::default()
+        .with_region(region.map(|r| Region::new(r.to_string())))
+        .with_http_client(http.clone())
+        .with_timeout_config(timeouts(t))
+        .with_retry_config(single_attempt())
+}
+
 fn timeouts(t: Duration) -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(t)
@@ -108,17 +122,8 @@ fn timeouts(t: Duration) -> TimeoutConfig {
 
 impl SdkProbe {
     pub async fn load(opts: SdkOptions) -> Result<SdkProbe, String> {
-        let dns = match opts.dns_server {
-            Some(addr) => Some(super::net::SdkDns(std::sync::Arc::new(
-                super::net::build_resolver(Some(addr), opts.timeout)?.0,
-            ))),
-            None => None,
-        };
-        let http = http_client(opts.ca_bundle.as_deref(), dns)?;
-        let base = ProviderConfig::default()
-            .with_http_client(http.clone())
-            .with_timeout_config(timeouts(opts.timeout))
-            .with_retry_config(RetryConfig::standard().with_max_attempts(1));
+        let http = http_client(opts.ca_bundle.as_deref(), opts.dns.clone())?;
+        let base = provider_config(&http, opts.timeout, None);
         let (region, region_source) = match &opts.region {
             Some(r) => (r.clone(), "--region".to_string()),
             None => resolve_region(&opts, &base).await.ok_or_else(|| {
@@ -134,7 +139,7 @@ impl SdkProbe {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http.clone())
             .timeout_config(timeouts(opts.timeout))
-            .retry_config(RetryConfig::standard().with_max_attempts(1))
+            .retry_config(single_attempt())
             .region(Region::new(region.clone()));
         if let Some(p) = &opts.profile {
             loader = loader.profile_name(p);
@@ -153,11 +158,7 @@ impl SdkProbe {
     }
 
     fn provider_config(&self) -> ProviderConfig {
-        ProviderConfig::default()
-            .with_region(Some(Region::new(self.region.clone())))
-            .with_http_client(self.http.clone())
-            .with_timeout_config(timeouts(self.opts.timeout))
-            .with_retry_config(RetryConfig::standard().with_max_attempts(1))
+        provider_config(&self.http, self.opts.timeout, Some(&self.region))
     }
 
     fn profile_name(&self) -> String {
@@ -370,14 +371,16 @@ async fn resolve_region(opts: &SdkOptions, base: &ProviderConfig) -> Option<(Str
         .map(|r| (r.to_string(), "EC2 instance metadata".to_string()))
 }
 
-/// An IMDS client that gives up quickly on machines that are not EC2 instances.
-fn bounded_imds(conf: &ProviderConfig, t: Duration) -> aws_config::imds::Client {
+/// An IMDS client builder that gives up quickly on machines that are not EC2 instances.
+pub fn bounded_imds_builder(t: Duration) -> aws_config::imds::client::Builder {
     aws_config::imds::Client::builder()
-        .configure(conf)
         .max_attempts(1)
         .connect_timeout(t.min(Duration::from_secs(1)))
         .read_timeout(t)
-        .build()
+}
+
+fn bounded_imds(conf: &ProviderConfig, t: Duration) -> aws_config::imds::Client {
+    bounded_imds_builder(t).configure(conf).build()
 }
 
 /// The SDK keeps the provider name private; its Debug output shows it.

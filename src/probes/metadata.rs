@@ -16,13 +16,7 @@ impl MetadataClient {
     pub fn from_env(timeout: Duration) -> MetadataClient {
         let disabled = std::env::var("AWS_EC2_METADATA_DISABLED")
             .is_ok_and(|v| v.eq_ignore_ascii_case("true"));
-        let imds = (!disabled).then(|| {
-            aws_config::imds::Client::builder()
-                .max_attempts(1)
-                .connect_timeout(timeout.min(Duration::from_secs(1)))
-                .read_timeout(timeout)
-                .build()
-        });
+        let imds = (!disabled).then(|| super::aws::bounded_imds_builder(timeout).build());
         MetadataClient {
             ecs_uri: std::env::var("ECS_CONTAINER_METADATA_URI_V4")
                 .ok()

@@ -220,24 +220,27 @@ fn client_config(roots: Arc<RootCertStore>, alpn: &[&[u8]]) -> (ClientConfig, Ar
 }
 
 pub struct SystemNet {
-    resolver: Resolver<TokioRuntimeProvider>,
+    resolver: SharedResolver,
+    /// `--dns-server` was given.
+    custom_dns: bool,
     label: String,
     roots: Arc<RootCertStore>,
     timeout: Duration,
     http: reqwest::Client,
 }
 
-/// The AWS SDK resolves through the same resolver when `--dns-server` is given.
+/// The one resolver of a run, shared by the DNS checks, reqwest and (with `--dns-server`)
+/// the AWS SDK, so that every connection resolves the way the DNS checks report.
 #[derive(Clone)]
-pub struct SdkDns(pub Arc<Resolver<TokioRuntimeProvider>>);
+pub struct SharedResolver(Arc<Resolver<TokioRuntimeProvider>>);
 
-impl std::fmt::Debug for SdkDns {
+impl std::fmt::Debug for SharedResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SdkDns")
+        f.write_str("SharedResolver")
     }
 }
 
-impl aws_smithy_runtime_api::client::dns::ResolveDns for SdkDns {
+impl aws_smithy_runtime_api::client::dns::ResolveDns for SharedResolver {
     fn resolve_dns<'a>(
         &'a self,
         name: &'a str,
@@ -250,10 +253,7 @@ impl aws_smithy_runtime_api::client::dns::ResolveDns for SdkDns {
     }
 }
 
-/// reqwest resolves through the same resolver as the DNS checks.
-struct ReqwestDns(Arc<Resolver<TokioRuntimeProvider>>);
-
-impl reqwest::dns::Resolve for ReqwestDns {
+impl reqwest::dns::Resolve for SharedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let r = self.0.clone();
         let host = name.as_str().to_string();
@@ -265,7 +265,7 @@ impl reqwest::dns::Resolve for ReqwestDns {
     }
 }
 
-pub fn build_resolver(
+fn build_resolver(
     dns_server: Option<SocketAddr>,
     timeout: Duration,
 ) -> Result<(Resolver<TokioRuntimeProvider>, String), String> {
@@ -311,18 +311,24 @@ pub fn build_resolver(
 }
 
 impl SystemNet {
+    /// The resolver for the AWS SDK: with `--dns-server` the run's own, otherwise None (the
+    /// SDK then uses the system's resolver, which is what the DNS checks read too).
+    pub fn sdk_resolver(&self) -> Option<SharedResolver> {
+        self.custom_dns.then(|| self.resolver.clone())
+    }
+
     pub fn new(
         dns_server: Option<SocketAddr>,
         timeout: Duration,
         ca_bundle: Option<&[u8]>,
     ) -> Result<SystemNet, String> {
         let (resolver, label) = build_resolver(dns_server, timeout)?;
+        let resolver = SharedResolver(Arc::new(resolver));
         let roots = Arc::new(root_store(ca_bundle));
         let (tls, _) = client_config(roots.clone(), &[b"h2", b"http/1.1"]);
-        let (r2, _) = build_resolver(dns_server, timeout)?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
-            .dns_resolver(Arc::new(ReqwestDns(Arc::new(r2))))
+            .dns_resolver(Arc::new(resolver.clone()))
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(timeout)
             .read_timeout(timeout)
@@ -331,6 +337,7 @@ impl SystemNet {
             .map_err(|e| format!("cannot set up HTTP: {e}"))?;
         Ok(SystemNet {
             resolver,
+            custom_dns: dns_server.is_some(),
             label,
             roots,
             timeout,
@@ -350,7 +357,7 @@ impl SystemNet {
                 let port = p.port_or_known_default().unwrap_or(3128);
                 let ip = match h.parse::<IpAddr>() {
                     Ok(ip) => ip,
-                    Err(_) => match self.resolver.lookup_ip(h.as_str()).await {
+                    Err(_) => match self.resolver.0.lookup_ip(h.as_str()).await {
                         Ok(l) => l.iter().next().ok_or_else(|| {
                             ConnectFailure::Proxy(format!("proxy {h} has no address"))
                         })?,
@@ -476,7 +483,7 @@ impl NetProbe for SystemNet {
             let start = Instant::now();
             let result = match tokio::time::timeout(
                 self.timeout + Duration::from_millis(200),
-                self.resolver.lookup_ip(host.as_str()),
+                self.resolver.0.lookup_ip(host.as_str()),
             )
             .await
             {
