@@ -184,7 +184,13 @@ mod tests {
             let src = std::fs::read_to_string(dir.join(file)).unwrap();
             let src = src.split("#[cfg(test)]").next().unwrap();
             let mut found = 0;
-            for pat in ["Outcome::new(\"", "code: \"", "=> \"", "Some(base(\""] {
+            for pat in [
+                "Outcome::new(\"",
+                "code: \"",
+                "=> \"",
+                "Some(base(\"",
+                "api_failure(\"",
+            ] {
                 for part in src.split(pat).skip(1) {
                     let code = part.split('"').next().unwrap();
                     if code.is_empty()

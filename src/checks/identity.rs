@@ -29,20 +29,24 @@ pub const CLOCK_CODES: &[&str] = &[
     "RequestInTheFuture",
 ];
 
+/// An outcome for a failed AWS call: the code, the error, its HTTP status and endpoint.
+pub fn api_failure(code: &str, e: &ApiError) -> Outcome {
+    Outcome::new(code)
+        .fact("error", e.summary())
+        .fact("http_status", e.status())
+        .fact("endpoint", e.exchange.endpoint.clone())
+}
+
 /// Facts and a code for an API error common to every AWS call; `None` when the caller must
 /// decide (access denied and other service errors).
 pub fn common_failure(e: &ApiError) -> Option<Outcome> {
     let base = |code: &str| {
-        Outcome::new(code)
-            .fact("error", e.summary())
-            .fact("http_status", e.status())
-            .fact(
-                "endpoint",
-                e.exchange
-                    .endpoint
-                    .clone()
-                    .unwrap_or_else(|| "its endpoint".to_string()),
-            )
+        let o = api_failure(code, e);
+        if o.facts.contains_key("endpoint") {
+            o
+        } else {
+            o.fact("endpoint", "its endpoint")
+        }
     };
     match &e.failure {
         ApiFailure::Timeout { .. } | ApiFailure::Unreachable { .. } => Some(base("unreachable")),
@@ -90,10 +94,7 @@ pub fn caller(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
                 } else {
                     "api-error"
                 };
-                Outcome::new(code)
-                    .fact("error", e.summary())
-                    .fact("http_status", e.status())
-                    .fact("endpoint", e.exchange.endpoint.clone())
+                api_failure(code, &e)
             }),
         }
     }

@@ -3,6 +3,7 @@
 use super::Ctx;
 use crate::ecr;
 use crate::engine::Outcome;
+use crate::probes::EnvProbe;
 use futures::future::{BoxFuture, FutureExt};
 use std::sync::Arc;
 
@@ -40,22 +41,41 @@ fn mask(url: &str) -> String {
     }
 }
 
+/// The HTTPS proxy in effect: which variable set it, its URL, and NO_PROXY.
+pub struct ProxySettings {
+    pub variable: String,
+    pub proxy: String,
+    pub no_proxy: String,
+}
+
+/// HTTPS_PROXY (or ALL_PROXY, either case) and NO_PROXY, as HTTPS clients read them.
+pub fn proxy_settings(env: &dyn EnvProbe) -> Option<ProxySettings> {
+    let first = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| env.var(n).map(|v| (n.to_string(), v)))
+    };
+    let (variable, proxy) = first(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])?;
+    let no_proxy = first(&["NO_PROXY", "no_proxy"])
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    Some(ProxySettings {
+        variable,
+        proxy,
+        no_proxy,
+    })
+}
+
 pub fn check(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
     async move {
-        let env = cx.env.as_ref();
-        let first = |names: &[&str]| {
-            names
-                .iter()
-                .find_map(|n| env.var(n).map(|v| (n.to_string(), v)))
-        };
-        let Some((proxy_var, proxy)) =
-            first(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])
+        let Some(ProxySettings {
+            variable: proxy_var,
+            proxy,
+            no_proxy,
+        }) = proxy_settings(cx.env.as_ref())
         else {
             return Outcome::new("ok");
         };
-        let no_proxy = first(&["NO_PROXY", "no_proxy"])
-            .map(|(_, v)| v)
-            .unwrap_or_default();
         let region = cx.region();
         let registry = cx
             .opts

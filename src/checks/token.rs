@@ -1,6 +1,6 @@
 //! `token.get`: ecr:GetAuthorizationToken, decoded without ever showing it.
 
-use super::identity::{common_failure, is_access_denied};
+use super::identity::{api_failure, common_failure, is_access_denied};
 use super::{rfc3339, Ctx, Token};
 use crate::engine::Outcome;
 use crate::probes::Secret;
@@ -69,12 +69,7 @@ pub fn get(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
                     }
                     return o;
                 }
-                return common_failure(&e).unwrap_or_else(|| {
-                    Outcome::new("api-error")
-                        .fact("error", e.summary())
-                        .fact("http_status", e.status())
-                        .fact("endpoint", e.exchange.endpoint.clone())
-                });
+                return common_failure(&e).unwrap_or_else(|| api_failure("api-error", &e));
             }
         };
         let base = Outcome::new("ok")

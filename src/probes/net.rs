@@ -429,17 +429,12 @@ impl SystemNet {
 
 /// The proxy that applies to `host` (HTTPS_PROXY/ALL_PROXY, unless NO_PROXY covers it).
 pub fn proxy_for(host: &str) -> Option<url::Url> {
-    let var = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
-    };
-    let proxy = var(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])?;
-    let no_proxy = var(&["NO_PROXY", "no_proxy"]).unwrap_or_default();
-    if crate::checks::proxy::bypassed(&no_proxy, host) {
+    use crate::checks::proxy::{bypassed, proxy_settings};
+    let settings = proxy_settings(&super::env::ProcessEnv)?;
+    if bypassed(&settings.no_proxy, host) {
         return None;
     }
-    url::Url::parse(&proxy).ok()
+    url::Url::parse(&settings.proxy).ok()
 }
 
 fn dns_failure(e: &hickory_resolver::net::NetError) -> DnsFailure {
