@@ -152,21 +152,12 @@ fn only_runs_a_check_with_its_dependencies() {
     // no credentials, no network needed: env.proxy alone passes and exits 0
     let r = doctor(&[], &["--only", "env.proxy", "--output", "json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let ids: Vec<String> = r.json()["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(ids, ["env.proxy"]);
+    assert_eq!(r.ids(), ["env.proxy"]);
     let r = doctor(&[], &["--only", "token.get", "--output", "json"]);
-    let ids: Vec<String> = r.json()["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(ids, ["credentials.source", "identity.caller", "token.get"]);
+    assert_eq!(
+        r.ids(),
+        ["credentials.source", "identity.caller", "token.get"]
+    );
     assert_eq!(r.code, 1, "no credentials here");
     let r = doctor(&[], &["--skip", "credentials.source", "--output", "json"]);
     assert_eq!(r.check("credentials.source"), ("skip".into(), None));

@@ -110,6 +110,16 @@ impl Run {
         })
     }
 
+    /// The check ids of the JSON report, in order.
+    pub fn ids(&self) -> Vec<String> {
+        self.json()["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// `(status, code)` of a check in the JSON report.
     pub fn check(&self, id: &str) -> (String, Option<String>) {
         let v = self.json();
