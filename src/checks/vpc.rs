@@ -974,83 +974,23 @@ mod tests {
     #[tokio::test]
     async fn security_group_rules() {
         let blocked = "security-group-blocks-443";
-        assert_eq!(
-            sg_code(
-                sg_rule("tcp", 80, 80, &["10.0.0.0/16"], &[], &[]),
-                Some("subnet-aaaa1111"),
-                &[]
-            )
-            .await,
-            blocked
-        );
-        assert_eq!(
-            sg_code(
-                sg_rule("tcp", 443, 443, &["192.168.0.0/24"], &[], &[]),
-                Some("subnet-aaaa1111"),
-                &[]
-            )
-            .await,
-            blocked
-        );
-        assert_eq!(
-            sg_code(
-                sg_rule("tcp", 0, 65535, &["10.0.1.0/24"], &[], &[]),
-                Some("subnet-aaaa1111"),
-                &[]
-            )
-            .await,
-            "ok"
-        );
-        // a rule for the client subnet only is not proven for the whole VPC when no subnet is known
-        assert_eq!(
-            sg_code(
-                sg_rule("tcp", 443, 443, &["10.0.1.0/24"], &[], &[]),
-                None,
-                &[]
-            )
-            .await,
-            blocked
-        );
-        assert_eq!(
-            sg_code(sg_rule("-1", 0, 0, &["0.0.0.0/0"], &[], &[]), None, &[]).await,
-            "ok"
-        );
-        assert_eq!(
-            sg_code(
-                sg_rule("tcp", 443, 443, &[], &["pl-vpc"], &[]),
-                Some("subnet-aaaa1111"),
-                &[]
-            )
-            .await,
-            "ok"
-        );
-        assert_eq!(
-            sg_code(
-                sg_rule("tcp", 443, 443, &[], &[], &["sg-client1"]),
-                Some("subnet-aaaa1111"),
-                &["sg-client1"]
-            )
-            .await,
-            "ok"
-        );
-        assert_eq!(
-            sg_code(
-                sg_rule("tcp", 443, 443, &[], &[], &["sg-client1"]),
-                Some("subnet-aaaa1111"),
-                &[]
-            )
-            .await,
-            blocked
-        );
-        assert_eq!(
-            sg_code(
-                sg_rule("udp", 443, 443, &["10.0.0.0/16"], &[], &[]),
-                Some("subnet-aaaa1111"),
-                &[]
-            )
-            .await,
-            blocked
-        );
+        let subnet = Some("subnet-aaaa1111");
+        #[rustfmt::skip]
+        let cases: [(IngressRule, Option<&str>, &[&str], &str); 9] = [
+            (sg_rule("tcp", 80, 80, &["10.0.0.0/16"], &[], &[]), subnet, &[], blocked),
+            (sg_rule("tcp", 443, 443, &["192.168.0.0/24"], &[], &[]), subnet, &[], blocked),
+            (sg_rule("tcp", 0, 65535, &["10.0.1.0/24"], &[], &[]), subnet, &[], "ok"),
+            // a rule for the client subnet only is not proven for the whole VPC when no subnet is known
+            (sg_rule("tcp", 443, 443, &["10.0.1.0/24"], &[], &[]), None, &[], blocked),
+            (sg_rule("-1", 0, 0, &["0.0.0.0/0"], &[], &[]), None, &[], "ok"),
+            (sg_rule("tcp", 443, 443, &[], &["pl-vpc"], &[]), subnet, &[], "ok"),
+            (sg_rule("tcp", 443, 443, &[], &[], &["sg-client1"]), subnet, &["sg-client1"], "ok"),
+            (sg_rule("tcp", 443, 443, &[], &[], &["sg-client1"]), subnet, &[], blocked),
+            (sg_rule("udp", 443, 443, &["10.0.0.0/16"], &[], &[]), subnet, &[], blocked),
+        ];
+        for (i, (rule, subnet, groups, want)) in cases.into_iter().enumerate() {
+            assert_eq!(sg_code(rule, subnet, groups).await, want, "case {i}");
+        }
     }
 
     #[tokio::test]
