@@ -1,6 +1,8 @@
 //! The check catalog: `checks/*.toml`, embedded at build time. It is the only place where
-//! user-facing diagnosis text lives; checks return a code plus facts, and the message,
-//! remediation and commands come from here, filled from those facts.
+//! user-facing text lives: checks return a code plus facts (data), and the message,
+//! remediation and commands come from here, filled from those facts. Besides one file per
+//! check, `_engine.toml` holds the words of the results the engine decides itself, and
+//! `_words.toml` the labels of fact values and the report's own text.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -67,19 +69,52 @@ pub struct CheckSpec {
     pub after: Vec<String>,
     #[serde(default)]
     pub docs_url: Option<String>,
-    /// The check's time bound is this many `--timeout`s (plus one second).
-    #[serde(default = "default_timeout_factor")]
-    pub timeout_factor: u32,
+    /// What the check reads from the results of other checks (see `checks::Slot`); each
+    /// must be written by a check it depends on or runs after.
+    #[serde(default)]
+    pub reads: Vec<String>,
+    /// What the check hands on to later checks.
+    #[serde(default)]
+    pub writes: Vec<String>,
+    /// Labels of this check's fact values, over the shared ones of `_words.toml`.
+    #[serde(default)]
+    pub labels: Labels,
     pub codes: BTreeMap<String, CodeSpec>,
 }
 
-fn default_timeout_factor() -> u32 {
-    2
+/// `fact name -> data value -> words`.
+pub type Labels = BTreeMap<String, BTreeMap<String, String>>;
+
+/// The words of a result the engine decides (`_engine.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSpec {
+    pub message: String,
+    #[serde(default)]
+    pub remediation: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EngineFile {
+    codes: BTreeMap<String, EngineSpec>,
+}
+
+/// `_words.toml`: labels of fact values, and the report's own text by key.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Words {
+    #[serde(default)]
+    pub labels: Labels,
+    #[serde(default)]
+    pub text: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Catalog {
     pub checks: Vec<CheckSpec>,
+    pub engine: BTreeMap<String, EngineSpec>,
+    pub words: Words,
 }
 
 impl Catalog {
@@ -91,7 +126,18 @@ impl Catalog {
 
     pub fn from_files(files: &[(&str, &str)]) -> Result<Catalog, String> {
         let mut checks = Vec::new();
+        let mut engine = BTreeMap::new();
+        let mut words = Words::default();
         for (name, text) in files {
+            if *name == "_engine.toml" {
+                let f: EngineFile = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
+                engine = f.codes;
+                continue;
+            }
+            if *name == "_words.toml" {
+                words = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
+                continue;
+            }
             let spec: CheckSpec = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
             if format!("{}.toml", spec.id) != *name {
                 return Err(format!(
@@ -102,7 +148,11 @@ impl Catalog {
             checks.push(spec);
         }
         checks.sort_by_key(|c| c.order);
-        let cat = Catalog { checks };
+        let cat = Catalog {
+            checks,
+            engine,
+            words,
+        };
         cat.validate()?;
         Ok(cat)
     }
@@ -151,6 +201,56 @@ impl Catalog {
         Ok(())
     }
 
+    /// The text of `_words.toml` under `key`, filled from `vars`; the key itself when absent
+    /// (a test proves every key used exists).
+    pub fn text(&self, key: &str, vars: &Map<String, Value>) -> String {
+        match self.words.text.get(key) {
+            Some(t) => fill(t, vars),
+            None => key.to_string(),
+        }
+    }
+
+    /// `vars` with every fact value that has a label (this check's, else a shared one)
+    /// replaced by the label's words, themselves filled from `vars`. Arrays of strings are
+    /// labelled element by element.
+    pub fn labelled(
+        &self,
+        check: Option<&CheckSpec>,
+        vars: &Map<String, Value>,
+    ) -> Map<String, Value> {
+        let label = |key: &str, v: &str| -> Option<String> {
+            check
+                .and_then(|c| c.labels.get(key))
+                .and_then(|m| m.get(v))
+                .or_else(|| self.words.labels.get(key).and_then(|m| m.get(v)))
+                .map(|t| fill(t, vars))
+        };
+        let mut out = vars.clone();
+        for (k, v) in vars {
+            let new = match v {
+                Value::String(s) => label(k, s).map(Value::String),
+                Value::Array(a)
+                    if a.iter()
+                        .any(|x| x.as_str().is_some_and(|s| label(k, s).is_some())) =>
+                {
+                    Some(Value::Array(
+                        a.iter()
+                            .map(|x| match x.as_str().and_then(|s| label(k, s)) {
+                                Some(l) => Value::String(l),
+                                None => x.clone(),
+                            })
+                            .collect(),
+                    ))
+                }
+                _ => None,
+            };
+            if let Some(n) = new {
+                out.insert(k.clone(), n);
+            }
+        }
+        out
+    }
+
     pub fn get(&self, id: &str) -> Option<&CheckSpec> {
         self.checks.iter().find(|c| c.id == id)
     }
@@ -175,8 +275,10 @@ impl Catalog {
 }
 
 /// Fills `{name}` placeholders from `vars`; `{{` and `}}` are literal braces. A string value
-/// is inserted as is, an array is joined with ", ", other values as JSON. Unknown names are
-/// left in place so that [`unresolved`] can find them.
+/// is inserted as is, an array is joined with ", ", other values as JSON. An optional part
+/// `{?name|text}` is `text` (itself filled) when `name` has a value that is not null, empty
+/// or false, and nothing otherwise; `{?!name|text}` is the opposite. Unknown names are left in place so that [`unresolved`]
+/// can find them.
 pub fn fill(template: &str, vars: &Map<String, Value>) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
@@ -186,6 +288,17 @@ pub fn fill(template: &str, vars: &Map<String, Value>) -> String {
         if tail.starts_with("{{") || tail.starts_with("}}") {
             out.push_str(&tail[..1]);
             rest = &tail[2..];
+            continue;
+        }
+        if let Some((name, text, len)) = optional_part(tail) {
+            let shown = match name.strip_prefix('!') {
+                Some(n) => !vars.get(n).is_some_and(present),
+                None => vars.get(name).is_some_and(present),
+            };
+            if shown {
+                out.push_str(&fill(text, vars));
+            }
+            rest = &tail[len..];
             continue;
         }
         if let Some(end) = tail.find('}').filter(|_| tail.starts_with('{')) {
@@ -205,6 +318,39 @@ pub fn fill(template: &str, vars: &Map<String, Value>) -> String {
     out
 }
 
+/// `{?name|text}` at the start of `s`: the name, the text and the whole part's length.
+fn optional_part(s: &str) -> Option<(&str, &str, usize)> {
+    let body = s.strip_prefix("{?")?;
+    let bar = body.find('|')?;
+    let name = &body[..bar];
+    if !is_name(name.strip_prefix('!').unwrap_or(name)) {
+        return None;
+    }
+    // the text may hold placeholders: find the brace that closes the part
+    let mut depth = 0usize;
+    for (i, c) in body[bar + 1..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                let text = &body[bar + 1..bar + 1 + i];
+                return Some((name, text, 2 + bar + 1 + i + 1));
+            }
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+fn present(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        _ => true,
+    }
+}
+
 fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
@@ -220,9 +366,16 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
-/// Placeholder names in a template (after `{{`/`}}` escapes are removed).
+/// Placeholder names a template needs (after `{{`/`}}` escapes are removed); optional
+/// parts `{?name|...}` need nothing.
 pub fn placeholders(template: &str) -> Vec<String> {
-    let cleaned = template.replace("{{", "").replace("}}", "");
+    let mut cleaned = template.replace("{{", "").replace("}}", "");
+    while let Some(pos) = cleaned.find("{?") {
+        match optional_part(&cleaned[pos..]) {
+            Some((_, _, len)) => cleaned.replace_range(pos..pos + len, ""),
+            None => break,
+        }
+    }
     let mut out = Vec::new();
     let mut rest = cleaned.as_str();
     while let Some(start) = rest.find('{') {
@@ -267,13 +420,75 @@ mod tests {
         assert_eq!(fill("{missing} {region}", &v), "{missing} us-east-1");
         assert_eq!(fill("{ not a name }", &v), "{ not a name }");
         assert_eq!(unresolved("{missing} {region} {{x}}", &v), vec!["missing"]);
+        // optional parts
+        assert_eq!(fill("a{?region| in {region}}.", &v), "a in us-east-1.");
+        assert_eq!(fill("a{?nope| in {nope}}.", &v), "a.");
+        let e = vars(json!({"empty": [], "no": false, "null": null}));
+        assert_eq!(fill("{?empty|x}{?no|y}{?null|z}!", &e), "!");
+        assert_eq!(fill("{?!empty|none}{?!region|x}", &e), "nonex");
+        assert_eq!(fill("{?!region|x}", &v), "");
+        assert!(unresolved("a{?nope| in {nope}}", &v).is_empty());
     }
 
     #[test]
     fn embedded_catalog_is_valid() {
         let c = Catalog::embedded();
-        assert!(c.checks.len() >= 5);
         assert_eq!(c.checks[0].id, "credentials.source");
+        // every file of checks/ is loaded: one check per file, plus the two shared ones
+        let check_files = CATALOG_FILES
+            .iter()
+            .filter(|(n, _)| !n.starts_with('_'))
+            .count();
+        assert_eq!(c.checks.len(), check_files);
+        assert!(CATALOG_FILES.iter().any(|(n, _)| *n == "_engine.toml"));
+        assert!(CATALOG_FILES.iter().any(|(n, _)| *n == "_words.toml"));
+        // every engine code has its words, and no words are left without a code
+        let engine: Vec<&str> = <crate::engine::EngineCode as crate::engine::Code>::ALL
+            .iter()
+            .map(|c| crate::engine::Code::as_str(*c))
+            .collect();
+        let words: Vec<&str> = c.engine.keys().map(String::as_str).collect();
+        let mut sorted = engine.clone();
+        sorted.sort();
+        assert_eq!(sorted, words);
+        for (code, spec) in &c.engine {
+            if <crate::engine::EngineCode as crate::engine::Code>::ALL
+                .iter()
+                .any(|e| crate::engine::Code::as_str(*e) == code && e.severity() == Severity::Error)
+            {
+                assert!(
+                    spec.remediation.is_some(),
+                    "engine code {code} needs a remediation"
+                );
+            }
+        }
+        // no check code shadows an engine code
+        for chk in &c.checks {
+            for code in chk.codes.keys() {
+                assert!(
+                    !words.contains(&code.as_str()),
+                    "{} uses engine code {code}",
+                    chk.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn labels_replace_data_values_and_fill_their_placeholders() {
+        let c = Catalog::embedded();
+        let v = vars(
+            json!({"source": "profile", "profile": "prod", "tried": ["environment", "nope"], "n": 1}),
+        );
+        let l = c.labelled(None, &v);
+        assert_eq!(l["source"], "shared profile 'prod'");
+        assert_eq!(
+            l["tried"][0],
+            "environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"
+        );
+        assert_eq!(l["tried"][1], "nope");
+        assert_eq!(l["n"], 1);
+        assert_eq!(v["source"], "profile", "the facts themselves keep the data");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! (`--strict`: or a warn), 2 bad usage.
 
 use crate::catalog::Catalog;
-use crate::checks::{implementations, Board, Ctx, Options};
+use crate::checks::{registrations, Board, Ctx, Options};
 use crate::engine::{self, Engine};
 use crate::probes::aws::{SdkOptions, SdkProbe};
 use crate::probes::env::ProcessEnv;
@@ -293,11 +293,11 @@ async fn run(
     };
     let region = crate::probes::AwsProbe::region(&probe).to_string();
     if std::io::stderr().is_terminal() && cli.output == Output::Table {
-        eprintln!(
-            "ecr-doctor: running {} checks in {region} (region from {}) …",
-            selection.run.len(),
-            probe.region_source
-        );
+        let mut v = serde_json::Map::new();
+        v.insert("count".into(), selection.run.len().into());
+        v.insert("region".into(), region.clone().into());
+        v.insert("region_source".into(), probe.region_source.clone().into());
+        eprintln!("ecr-doctor: {}", catalog.text("running", &v));
     }
     let ctx = Arc::new(Ctx {
         opts: Options {
@@ -320,13 +320,18 @@ async fn run(
         net: Arc::new(net),
         now: SystemTime::now,
         board: Board::default(),
+        declared: Ctx::declarations(&catalog),
     });
-    let engine = Engine::new(catalog.clone(), implementations(), cli.timeout);
+    let engine = Engine::new(
+        catalog.clone(),
+        registrations(),
+        crate::budget::Budget::new(cli.timeout),
+    );
     let results = engine.run(ctx.clone(), &selection).await;
-    let vc = ctx.board.vpc.get();
+    let vc = ctx.vpc();
     let context = Context {
         region: Some(region),
-        account: ctx.board.identity.get().map(|i| i.account.clone()),
+        account: ctx.identity().map(|i| i.account.clone()),
         registry: ctx.registry(),
         vpc: vc.map(|v| v.vpc_id.clone()).or(cli.vpc.clone()),
         vpc_source: vc.map(|v| v.source.clone()),

@@ -4,12 +4,15 @@
 //! `checks` (one module per family; never prints), `probes` (the only code that talks
 //! to the world), `render` (table, JSON, markdown), `cli` (flags and exit codes).
 
+pub mod budget;
 pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod docs;
 pub mod ecr;
 pub mod engine;
+pub mod errors;
+pub mod oci;
 pub mod policy;
 pub mod probes;
 pub mod redact;

@@ -1,100 +1,101 @@
 //! `credentials.source`: which provider of the standard chain supplied credentials.
 
 use super::{rfc3339, Ctx};
-use crate::engine::Outcome;
+use crate::engine::Finding;
 use crate::probes::{CredentialFailure, EnvProbe};
 use futures::future::{BoxFuture, FutureExt};
 use std::sync::Arc;
 
-/// CI systems recognised by their environment, first match wins.
-const CI_SYSTEMS: &[(&str, &str)] = &[
-    ("GITHUB_ACTIONS", "GitHub Actions"),
-    ("GITLAB_CI", "GitLab CI"),
-    ("JENKINS_URL", "Jenkins"),
-    ("CIRCLECI", "CircleCI"),
-    ("BUILDKITE", "Buildkite"),
-    ("TF_BUILD", "Azure Pipelines"),
-    ("BITBUCKET_BUILD_NUMBER", "Bitbucket Pipelines"),
-    ("TEAMCITY_VERSION", "TeamCity"),
-    ("TRAVIS", "Travis CI"),
-    ("DRONE", "Drone"),
-    ("CODEBUILD_BUILD_ID", "AWS CodeBuild"),
-    ("CI", "a CI system (CI is set)"),
-];
-
-pub fn detect_ci(env: &dyn EnvProbe) -> Option<&'static str> {
-    CI_SYSTEMS
-        .iter()
-        .find(|(var, _)| {
-            env.var(var)
-                .is_some_and(|v| !matches!(v.to_ascii_lowercase().as_str(), "false" | "0"))
-        })
-        .map(|(_, name)| *name)
-}
-
-fn source_label(source: &str) -> &'static str {
-    match source {
-        "environment" => "environment variables",
-        "profile" => "shared profile",
-        "web-identity" => "web identity token",
-        "container" => "ECS/EKS container credentials",
-        "instance-metadata" => "EC2 instance metadata",
-        "assume-role" => "the role given with --role-arn",
-        _ => "unknown provider",
+crate::codes! {
+    pub enum Source {
+        Ok = "ok",
+        OkAssumedRole = "ok-assumed-role",
+        StaticKeysInCi = "static-keys-in-ci",
+        NoCredentials = "no-credentials",
+        ProviderFailed = "provider-failed",
+        ProviderTimeout = "provider-timeout",
     }
 }
 
-pub fn source(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
+/// Environment variables that CI systems set, first match wins (their names are labelled
+/// in the catalog).
+const CI_VARIABLES: &[&str] = &[
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "JENKINS_URL",
+    "CIRCLECI",
+    "BUILDKITE",
+    "TF_BUILD",
+    "BITBUCKET_BUILD_NUMBER",
+    "TEAMCITY_VERSION",
+    "TRAVIS",
+    "DRONE",
+    "CODEBUILD_BUILD_ID",
+    "CI",
+];
+
+/// The variable that shows this is a CI system, if any.
+pub fn detect_ci(env: &dyn EnvProbe) -> Option<&'static str> {
+    CI_VARIABLES.iter().copied().find(|var| {
+        env.var(var)
+            .is_some_and(|v| !matches!(v.to_ascii_lowercase().as_str(), "false" | "0"))
+    })
+}
+
+pub fn source(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Source>> {
     async move {
         match cx.aws.credentials().await {
             Ok(info) => {
                 let long_term = info.access_key_id.starts_with("AKIA");
                 let ci = detect_ci(cx.env.as_ref());
                 let code = if info.source == "environment" && long_term && ci.is_some() {
-                    "static-keys-in-ci"
+                    Source::StaticKeysInCi
                 } else if info.role_arn.is_some() {
-                    "ok-assumed-role"
+                    Source::OkAssumedRole
                 } else {
-                    "ok"
+                    Source::Ok
                 };
-                Outcome::new(code)
-                    .fact("source", source_label(&info.source))
+                Finding::new(code)
+                    .fact("source", info.source)
                     .fact("provider", info.provider_name)
                     .fact("profile", info.profile)
                     .fact("access_key_id", info.access_key_id)
                     .fact(
                         "key_kind",
-                        if long_term {
-                            "long-term access key"
-                        } else {
-                            "temporary credentials"
-                        },
+                        if long_term { "long-term" } else { "temporary" },
                     )
                     .fact(
                         "expires_at",
-                        info.expiry
-                            .map(rfc3339)
-                            .unwrap_or_else(|| "no expiry".into()),
+                        info.expiry.map(rfc3339).unwrap_or_else(|| "none".into()),
                     )
                     .fact("ci_system", ci)
                     .fact("tried", info.tried)
                     .fact("role_arn", info.role_arn)
-                    .fact("base_source", info.base_source.as_deref().map(source_label))
+                    .fact("base_source", info.base_source)
             }
-            Err(CredentialFailure::NotFound { tried }) => Outcome::new("no-credentials")
-                .fact("tried_text", tried.join("; "))
-                .fact("tried", tried),
+            Err(CredentialFailure::NotFound {
+                tried,
+                reasons,
+                profile,
+            }) => Finding::new(Source::NoCredentials)
+                .fact("tried", tried)
+                .fact("profile", profile)
+                .fact("error_detail", reasons.join("; ")),
             Err(CredentialFailure::ProviderFailed {
                 source,
                 detail,
                 tried,
-            }) => Outcome::new("provider-failed")
-                .fact("source", source_label(&source))
-                .fact("error", detail)
+            }) => Finding::new(Source::ProviderFailed)
+                .fact("source", source)
+                .fact("role_arn", cx.opts.role_arn.clone())
+                .fact("error", crate::errors::short_of_chain(&detail))
+                .fact("error_detail", detail)
                 .fact("tried", tried),
-            Err(CredentialFailure::TimedOut { source, detail }) => Outcome::new("provider-timeout")
-                .fact("source", source_label(&source))
-                .fact("error", detail),
+            Err(CredentialFailure::TimedOut { source, bound }) => {
+                Finding::new(Source::ProviderTimeout)
+                    .fact("source", source)
+                    .fact("bound_ms", bound.as_millis() as u64)
+            }
         }
     }
     .boxed()
@@ -105,7 +106,7 @@ mod tests {
     use super::*;
     use crate::checks::fake::{creds, ctx, render, FakeAws};
 
-    async fn run(aws: FakeAws, env: &[(&str, &str)]) -> Outcome {
+    async fn run(aws: FakeAws, env: &[(&str, &str)]) -> Finding<Source> {
         let o = source(ctx(aws, env)).await;
         render("credentials.source", &o);
         o
@@ -118,9 +119,14 @@ mod tests {
             ..Default::default()
         };
         let o = run(aws, &[]).await;
-        assert_eq!(o.code, "ok");
-        assert_eq!(o.facts["source"], "EC2 instance metadata");
-        assert_eq!(o.facts["key_kind"], "temporary credentials");
+        assert_eq!(o.code, Source::Ok);
+        assert_eq!(o.facts["source"], "instance-metadata");
+        assert_eq!(o.facts["key_kind"], "temporary");
+        let msg = render("credentials.source", &o);
+        assert!(
+            msg.contains("EC2 instance metadata (temporary credentials"),
+            "{msg}"
+        );
     }
 
     #[tokio::test]
@@ -130,18 +136,19 @@ mod tests {
             ..Default::default()
         };
         let o = run(aws(), &[("GITHUB_ACTIONS", "true")]).await;
-        assert_eq!(o.code, "static-keys-in-ci");
-        assert_eq!(o.facts["ci_system"], "GitHub Actions");
+        assert_eq!(o.code, Source::StaticKeysInCi);
+        assert_eq!(o.facts["ci_system"], "GITHUB_ACTIONS");
+        assert!(render("credentials.source", &o).contains("inside GitHub Actions"));
         // the same keys on a laptop are fine
-        assert_eq!(run(aws(), &[]).await.code, "ok");
+        assert_eq!(run(aws(), &[]).await.code, Source::Ok);
         // CI=false is not CI
-        assert_eq!(run(aws(), &[("CI", "false")]).await.code, "ok");
+        assert_eq!(run(aws(), &[("CI", "false")]).await.code, Source::Ok);
         // temporary credentials from the environment in CI are what OIDC gives: fine
         let aws = FakeAws {
             creds: Ok(creds("environment", "ASIAEXAMPLEEXAMPLE12")),
             ..Default::default()
         };
-        assert_eq!(run(aws, &[("GITLAB_CI", "true")]).await.code, "ok");
+        assert_eq!(run(aws, &[("GITLAB_CI", "true")]).await.code, Source::Ok);
     }
 
     #[tokio::test]
@@ -157,7 +164,7 @@ mod tests {
             &[],
         )
         .await;
-        assert_eq!(o.code, "ok-assumed-role");
+        assert_eq!(o.code, Source::OkAssumedRole);
         let msg = render("credentials.source", &o);
         assert!(
             msg.contains("arn:aws:iam::210987654321:role/puller") && msg.contains("shared profile"),
@@ -169,20 +176,24 @@ mod tests {
     async fn no_credentials_lists_what_was_tried() {
         let aws = FakeAws {
             creds: Err(CredentialFailure::NotFound {
-                tried: vec![
-                    "environment variables: not set".into(),
-                    "EC2 instance metadata: disabled".into(),
-                ],
+                tried: vec!["environment".into(), "instance-metadata".into()],
+                reasons: vec!["environment: not set".into()],
+                profile: "default".into(),
             }),
             ..Default::default()
         };
         let o = run(aws, &[]).await;
-        assert_eq!(o.code, "no-credentials");
+        assert_eq!(o.code, Source::NoCredentials);
         let msg = render("credentials.source", &o);
         assert!(
-            msg.contains("environment variables: not set; EC2 instance metadata: disabled"),
+            msg.contains("environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), EC2 instance metadata (IMDSv2)"),
             "{msg}"
         );
+        assert!(
+            !msg.contains("not set"),
+            "the SDK's reasons stay in error_detail: {msg}"
+        );
+        assert_eq!(o.facts["error_detail"], "environment: not set");
     }
 
     #[tokio::test]
@@ -196,7 +207,7 @@ mod tests {
             ..Default::default()
         };
         let o = run(aws, &[]).await;
-        assert_eq!(o.code, "provider-failed");
+        assert_eq!(o.code, Source::ProviderFailed);
         assert!(render("credentials.source", &o).contains("SSO session has expired"));
     }
 }

@@ -1,107 +1,63 @@
 //! `identity.caller` (sts:GetCallerIdentity) and `identity.clock-skew` (local clock against
 //! the `Date` of that same AWS response).
 
-use super::{rfc3339, Ctx, Identity};
-use crate::engine::Outcome;
-use crate::probes::{ApiError, ApiFailure};
+use super::{rfc3339, with_api_error, Ctx, Identity};
+use crate::engine::Finding;
+use crate::errors::{classify, ErrorClass};
 use futures::future::{BoxFuture, FutureExt};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Error codes that mean the credentials themselves are not accepted.
-pub const INVALID_CREDENTIAL_CODES: &[&str] = &[
-    "InvalidClientTokenId",
-    "UnrecognizedClientException",
-    "SignatureDoesNotMatch",
-    "InvalidSignatureException",
-    "IncompleteSignature",
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "AuthFailure",
-    "InvalidAccessKeyId",
-    "InvalidToken",
-];
-
-/// Error codes that SigV4 uses when the request time is too far from AWS's.
-pub const CLOCK_CODES: &[&str] = &[
-    "RequestExpired",
-    "RequestTimeTooSkewed",
-    "RequestInTheFuture",
-];
-
-/// An outcome for a failed AWS call: the code, the error, its HTTP status and endpoint.
-pub fn api_failure(code: &str, e: &ApiError) -> Outcome {
-    Outcome::new(code)
-        .fact("error", e.summary())
-        .fact("http_status", e.status())
-        .fact("endpoint", e.exchange.endpoint.clone())
-}
-
-/// Facts and a code for an API error common to every AWS call; `None` when the caller must
-/// decide (access denied and other service errors).
-pub fn common_failure(e: &ApiError) -> Option<Outcome> {
-    let base = |code: &str| {
-        let o = api_failure(code, e);
-        if o.facts.contains_key("endpoint") {
-            o
-        } else {
-            o.fact("endpoint", "its endpoint")
-        }
-    };
-    match &e.failure {
-        ApiFailure::Timeout { .. } | ApiFailure::Unreachable { .. } => Some(base("unreachable")),
-        ApiFailure::Service { code: Some(c), .. }
-            if INVALID_CREDENTIAL_CODES.contains(&c.as_str()) =>
-        {
-            Some(base("invalid-credentials"))
-        }
-        ApiFailure::Service { code: Some(c), .. } if CLOCK_CODES.contains(&c.as_str()) => {
-            Some(base("clock-rejected"))
-        }
-        _ => None,
+crate::codes! {
+    pub enum Caller {
+        Ok = "ok",
+        InvalidCredentials = "invalid-credentials",
+        AccessDenied = "access-denied",
+        ClockRejected = "clock-rejected",
+        Unreachable = "unreachable",
+        ApiError = "api-error",
     }
 }
 
-pub fn is_access_denied(e: &ApiError) -> bool {
-    match &e.failure {
-        ApiFailure::Service { code, message, .. } => {
-            code.as_deref().is_some_and(|c| c.contains("AccessDenied"))
-                || message
-                    .as_deref()
-                    .is_some_and(|m| m.contains("is not authorized to perform"))
-        }
-        _ => false,
+crate::codes! {
+    pub enum Skew {
+        Ok = "ok",
+        ClockSkew = "clock-skew",
+        Over5Minutes = "clock-skew-over-5-minutes",
+        NoServerDate = "no-server-date",
     }
 }
 
-pub fn caller(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
+pub fn caller(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Caller>> {
     async move {
         match cx.aws.caller_identity().await {
             Ok(id) => {
-                let _ = cx.board.identity.set(Identity {
+                cx.set_identity(Identity {
                     account: id.account.clone(),
                     arn: id.arn.clone(),
                 });
-                Outcome::new("ok")
+                Finding::new(Caller::Ok)
                     .fact("account", id.account)
                     .fact("arn", id.arn)
                     .fact("user_id", id.user_id)
                     .fact("endpoint", id.exchange.endpoint)
             }
-            Err(e) => common_failure(&e).unwrap_or_else(|| {
-                let code = if is_access_denied(&e) {
-                    "access-denied"
-                } else {
-                    "api-error"
+            Err(e) => {
+                let code = match classify(&e) {
+                    ErrorClass::Unreachable => Caller::Unreachable,
+                    ErrorClass::InvalidCredentials => Caller::InvalidCredentials,
+                    ErrorClass::ClockRejected => Caller::ClockRejected,
+                    ErrorClass::AccessDenied => Caller::AccessDenied,
+                    ErrorClass::NotFound | ErrorClass::Other => Caller::ApiError,
                 };
-                api_failure(code, &e)
-            }),
+                with_api_error(Finding::new(code), &e)
+            }
         }
     }
     .boxed()
 }
 
-pub fn clock_skew(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
+pub fn clock_skew(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Skew>> {
     async move {
         let exchange = match cx.aws.caller_identity().await {
             Ok(id) => id.exchange,
@@ -110,14 +66,14 @@ pub fn clock_skew(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
         let (Some(server), Some(sent), Some(received)) =
             (exchange.server_date, exchange.sent_at, exchange.received_at)
         else {
-            return Outcome::new("no-server-date")
-                .fact("endpoint", exchange.endpoint)
+            return Finding::new(Skew::NoServerDate)
+                .fact_or_null("endpoint", exchange.endpoint)
                 .fact(
                     "reason",
                     if exchange.received_at.is_some() {
-                        "the response had no Date header"
+                        "no-date-header"
                     } else {
-                        "no response from AWS"
+                        "no-response"
                     },
                 );
         };
@@ -130,16 +86,16 @@ pub fn clock_skew(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
         };
         let abs = skew.abs();
         let code = if abs > 300.0 {
-            "clock-skew-over-5-minutes"
+            Skew::Over5Minutes
         } else if abs > 60.0 {
-            "clock-skew"
+            Skew::ClockSkew
         } else {
-            "ok"
+            Skew::Ok
         };
-        Outcome::new(code)
+        Finding::new(code)
             .fact("skew_seconds", skew.round() as i64)
             .fact("skew_abs_seconds", abs.round() as i64)
-            .fact("direction", if skew >= 0.0 { "ahead of" } else { "behind" })
+            .fact("direction", if skew >= 0.0 { "ahead" } else { "behind" })
             .fact("local_time", rfc3339(local))
             .fact("aws_time", rfc3339(server))
             .fact("endpoint", exchange.endpoint)
@@ -153,7 +109,7 @@ mod tests {
     use crate::checks::fake::{ctx, exchange, render, service_error, FakeAws};
     use crate::probes::{ApiError, ApiFailure, CallerIdentity};
 
-    async fn caller_of(identity: Result<CallerIdentity, ApiError>) -> Outcome {
+    async fn caller_of(identity: Result<CallerIdentity, ApiError>) -> Finding<Caller> {
         let o = caller(ctx(
             FakeAws {
                 identity,
@@ -170,7 +126,7 @@ mod tests {
     async fn caller_facts_and_board() {
         let cx = ctx(FakeAws::default(), &[]);
         let o = caller(cx.clone()).await;
-        assert_eq!(o.code, "ok");
+        assert_eq!(o.code, Caller::Ok);
         assert_eq!(o.facts["account"], "123456789012");
         assert_eq!(cx.board.identity.get().unwrap().account, "123456789012");
         assert_eq!(
@@ -187,26 +143,26 @@ mod tests {
             "The security token included in the request is invalid.",
         )))
         .await;
-        assert_eq!(o.code, "invalid-credentials");
+        assert_eq!(o.code, Caller::InvalidCredentials);
         assert_eq!(o.facts["http_status"], 403);
         let o = caller_of(Err(service_error(403, "ExpiredToken", "expired"))).await;
-        assert_eq!(o.code, "invalid-credentials");
+        assert_eq!(o.code, Caller::InvalidCredentials);
         let o = caller_of(Err(service_error(
             403,
             "AccessDenied",
             "explicit deny in an SCP",
         )))
         .await;
-        assert_eq!(o.code, "access-denied");
+        assert_eq!(o.code, Caller::AccessDenied);
         let o = caller_of(Err(service_error(400, "RequestExpired", "too old"))).await;
-        assert_eq!(o.code, "clock-rejected");
+        assert_eq!(o.code, Caller::ClockRejected);
         let timeout = ApiError {
             failure: ApiFailure::Timeout {
                 detail: "connect timed out".into(),
             },
             exchange: Default::default(),
         };
-        assert_eq!(caller_of(Err(timeout)).await.code, "unreachable");
+        assert_eq!(caller_of(Err(timeout)).await.code, Caller::Unreachable);
     }
 
     #[tokio::test]
@@ -220,12 +176,12 @@ mod tests {
             exchange: exchange(),
         };
         let o = caller_of(Err(e)).await;
-        assert_eq!(o.code, "api-error");
+        assert_eq!(o.code, Caller::ApiError);
         let msg = render("identity.caller", &o);
         assert!(msg.contains("HTTP 502"), "{msg}");
     }
 
-    async fn skew_of(server_offset_secs: i64) -> Outcome {
+    async fn skew_of(server_offset_secs: i64) -> Finding<Skew> {
         let mut id = crate::checks::fake::identity();
         let ex = &mut id.exchange;
         let base = ex.sent_at.unwrap();
@@ -248,13 +204,13 @@ mod tests {
 
     #[tokio::test]
     async fn skew_thresholds() {
-        assert_eq!(skew_of(0).await.code, "ok");
-        assert_eq!(skew_of(-59).await.code, "ok");
+        assert_eq!(skew_of(0).await.code, Skew::Ok);
+        assert_eq!(skew_of(-59).await.code, Skew::Ok);
         let o = skew_of(-120).await;
-        assert_eq!(o.code, "clock-skew");
-        assert_eq!(o.facts["direction"], "ahead of");
+        assert_eq!(o.code, Skew::ClockSkew);
+        assert_eq!(o.facts["direction"], "ahead");
         let o = skew_of(400).await;
-        assert_eq!(o.code, "clock-skew-over-5-minutes");
+        assert_eq!(o.code, Skew::Over5Minutes);
         assert_eq!(o.facts["direction"], "behind");
         assert_eq!(o.facts["skew_abs_seconds"], 400);
     }
@@ -271,7 +227,7 @@ mod tests {
             &[],
         ))
         .await;
-        assert_eq!(o.code, "clock-skew-over-5-minutes");
+        assert_eq!(o.code, Skew::Over5Minutes);
         let mut e = service_error(403, "X", "y");
         e.exchange.server_date = None;
         let o = clock_skew(ctx(
@@ -282,7 +238,7 @@ mod tests {
             &[],
         ))
         .await;
-        assert_eq!(o.code, "no-server-date");
+        assert_eq!(o.code, Skew::NoServerDate);
         render("identity.clock-skew", &o);
     }
 }

@@ -1,19 +1,23 @@
-//! Check implementations, one module per family. A check reads probes and the shared board,
-//! and returns an [`Outcome`]: a catalog code plus facts. It never prints.
+//! Check implementations, one small module per concern. A check reads probes and what
+//! earlier checks handed on ([`Slot`]), and returns a [`Finding`] of its own code enum plus
+//! facts (data, never sentences). It never prints.
 
+pub mod conn;
 pub mod credentials;
-pub mod dataplane;
+pub mod dns;
 pub mod identity;
+pub mod image;
 pub mod proxy;
+pub mod registry;
 pub mod token;
 pub mod vpc;
 
-use crate::engine::CheckFn;
+use crate::engine::{Finding, Registration};
 use crate::probes::{AwsProbe, EnvProbe, MetadataProbe, Secret};
 use crate::validate::ImageRef;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 /// What the user asked for.
@@ -55,7 +59,7 @@ pub struct VpcContext {
     pub subnet_cidr: Option<String>,
     pub az: Option<String>,
     pub security_groups: Vec<String>,
-    /// `--vpc`, `EC2 instance metadata` or `ECS task metadata`.
+    /// `flag` (`--vpc`), `instance-metadata` or `task-metadata`.
     pub source: String,
 }
 
@@ -68,16 +72,80 @@ pub struct Manifest {
     pub layers: Vec<(String, u64)>,
 }
 
-/// Results that later checks need and that must not (all) appear in facts.
+/// What one check hands to later ones. A check declares in its catalog entry what it
+/// `reads` and `writes`; a test proves that every read is written by a check it depends on
+/// or runs after, and [`Ctx`] refuses (panics, which the engine reports as `crashed`) an
+/// access the running check did not declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    Identity,
+    Token,
+    Vpc,
+    Dns,
+    Manifest,
+}
+
+impl Slot {
+    pub const ALL: [Slot; 5] = [
+        Slot::Identity,
+        Slot::Token,
+        Slot::Vpc,
+        Slot::Dns,
+        Slot::Manifest,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Slot::Identity => "identity",
+            Slot::Token => "token",
+            Slot::Vpc => "vpc",
+            Slot::Dns => "dns",
+            Slot::Manifest => "manifest",
+        }
+    }
+}
+
+/// Results that later checks need and that must not (all) appear in facts. Read and
+/// written only through [`Ctx`]'s accessors, which check the declarations.
 #[derive(Debug, Default)]
 pub struct Board {
-    pub identity: OnceLock<Identity>,
-    pub token: OnceLock<Token>,
-    pub vpc: OnceLock<VpcContext>,
+    identity: OnceLock<Identity>,
+    token: OnceLock<Token>,
+    vpc: OnceLock<VpcContext>,
     /// Addresses each host resolved to, for the connection checks.
-    pub dns: std::sync::Mutex<HashMap<String, Vec<std::net::IpAddr>>>,
-    pub manifest: OnceLock<Manifest>,
+    dns: Mutex<HashMap<String, Vec<std::net::IpAddr>>>,
+    manifest: OnceLock<Manifest>,
 }
+
+/// The host a data-plane check looks at.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Target {
+    Api,
+    Registry,
+    Layers,
+}
+
+impl Target {
+    pub fn name(self, cx: &Ctx) -> Option<String> {
+        match self {
+            Target::Api => Some(crate::ecr::api_host(cx.region())),
+            Target::Registry => cx.registry(),
+            Target::Layers => Some(crate::ecr::layer_host(cx.region())),
+        }
+    }
+
+    /// The VPC endpoint service suffix for this host.
+    pub fn service(self) -> &'static str {
+        match self {
+            Target::Api => "ecr.api",
+            Target::Registry => "ecr.dkr",
+            Target::Layers => "s3",
+        }
+    }
+}
+
+/// `check id -> (reads, writes)`, from the catalog.
+pub type Declarations = HashMap<String, (Vec<String>, Vec<String>)>;
 
 pub struct Ctx {
     pub opts: Options,
@@ -87,59 +155,267 @@ pub struct Ctx {
     pub net: Arc<dyn crate::probes::net::NetProbe>,
     pub now: fn() -> SystemTime,
     pub board: Board,
+    /// What each check declared it reads and writes; empty in unit tests, where checks run
+    /// outside the engine.
+    pub declared: Declarations,
 }
 
 impl Ctx {
+    pub fn declarations(catalog: &crate::catalog::Catalog) -> Declarations {
+        catalog
+            .checks
+            .iter()
+            .map(|c| (c.id.clone(), (c.reads.clone(), c.writes.clone())))
+            .collect()
+    }
+
+    fn declare(&self, slot: Slot, write: bool) {
+        let Ok(id) = crate::engine::CURRENT_CHECK.try_with(|c| *c) else {
+            return; // not run by the engine (unit tests, the CLI after the run)
+        };
+        let Some((reads, writes)) = self.declared.get(id) else {
+            return;
+        };
+        let list = if write { writes } else { reads };
+        if !list.iter().any(|s| s == slot.name()) {
+            panic!(
+                "{id} {} {} without declaring it in its catalog entry",
+                if write { "writes" } else { "reads" },
+                slot.name()
+            );
+        }
+    }
+
     pub fn region(&self) -> &str {
         &self.opts.region
     }
 
-    /// The registry being diagnosed: `--registry`, the image's registry, or the caller's own.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.declare(Slot::Identity, false);
+        self.board.identity.get()
+    }
+    pub fn set_identity(&self, v: Identity) {
+        self.declare(Slot::Identity, true);
+        let _ = self.board.identity.set(v);
+    }
+    pub fn token(&self) -> Option<&Token> {
+        self.declare(Slot::Token, false);
+        self.board.token.get()
+    }
+    pub fn set_token(&self, v: Token) {
+        self.declare(Slot::Token, true);
+        let _ = self.board.token.set(v);
+    }
+    pub fn vpc(&self) -> Option<&VpcContext> {
+        self.declare(Slot::Vpc, false);
+        self.board.vpc.get()
+    }
+    pub fn set_vpc(&self, v: VpcContext) {
+        self.declare(Slot::Vpc, true);
+        let _ = self.board.vpc.set(v);
+    }
+    pub fn dns_answer(&self, host: &str) -> Vec<std::net::IpAddr> {
+        self.declare(Slot::Dns, false);
+        self.board
+            .dns
+            .lock()
+            .ok()
+            .and_then(|m| m.get(host).cloned())
+            .unwrap_or_default()
+    }
+    pub fn write_dns(&self, host: &str, addrs: Vec<std::net::IpAddr>) {
+        self.declare(Slot::Dns, true);
+        if let Ok(mut m) = self.board.dns.lock() {
+            m.insert(host.to_string(), addrs);
+        }
+    }
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.declare(Slot::Manifest, false);
+        self.board.manifest.get()
+    }
+    pub fn set_manifest(&self, v: Manifest) {
+        self.declare(Slot::Manifest, true);
+        let _ = self.board.manifest.set(v);
+    }
+
+    /// The registry being diagnosed: `--registry`, the image's registry, or the caller's own
+    /// (which reads the identity).
     pub fn registry(&self) -> Option<String> {
         self.opts
             .registry
             .clone()
             .or_else(|| self.opts.image.as_ref().and_then(|i| i.registry.clone()))
             .or_else(|| {
-                self.board
-                    .identity
-                    .get()
+                self.identity()
                     .map(|i| crate::ecr::registry_host(&i.account, self.region()))
             })
     }
 }
 
-/// Every check implementation, by catalog id.
-pub fn implementations() -> HashMap<String, CheckFn<Ctx>> {
-    let list: [(&str, CheckFn<Ctx>); 19] = [
-        ("credentials.source", credentials::source),
-        ("identity.caller", identity::caller),
-        ("identity.clock-skew", identity::clock_skew),
-        ("token.get", token::get),
-        ("env.proxy", proxy::check),
-        ("vpc.lookup", vpc::lookup),
-        ("vpc.dns-attributes", vpc::dns_attributes),
-        ("vpc.endpoint.ecr-api", vpc::ecr_api),
-        ("vpc.endpoint.ecr-dkr", vpc::ecr_dkr),
-        ("vpc.endpoint.s3", vpc::s3),
-        ("dns.ecr-api", dataplane::dns_api),
-        ("dns.ecr-dkr", dataplane::dns_dkr),
-        ("dns.s3", dataplane::dns_s3),
-        ("net.ecr-api", dataplane::net_api),
-        ("net.ecr-dkr", dataplane::net_dkr),
-        ("net.s3", dataplane::net_s3),
-        ("registry.auth", dataplane::registry_auth),
-        ("image.manifest", dataplane::manifest),
-        ("image.layer-download", dataplane::layer_download),
-    ];
-    list.into_iter()
-        .map(|(id, f)| (id.to_string(), f))
-        .collect()
+/// `f` with the facts of a failed AWS call: its short cause (`error`), HTTP status, endpoint,
+/// and the whole error chain (`error_detail`, for JSON readers).
+pub fn with_api_error<K>(f: Finding<K>, e: &crate::probes::ApiError) -> Finding<K> {
+    f.fact("error", e.summary())
+        .fact("http_status", e.status())
+        .fact_or_null("endpoint", e.exchange.endpoint.clone())
+        .fact("error_detail", e.detail())
+}
+
+/// Every check implementation. The ids are the catalog's: a test proves both lists and every
+/// check's codes agree, in both directions.
+pub fn registrations() -> Vec<Registration<Ctx>> {
+    use crate::budget::Op::*;
+    use Registration as R;
+    vec![
+        // with --role-arn, AssumeRole after the chain
+        R::new(
+            "credentials.source",
+            &[Credentials, Api],
+            credentials::source,
+        ),
+        R::new("identity.caller", &[Api, Api], identity::caller),
+        R::new("identity.clock-skew", &[Api, Api], identity::clock_skew),
+        R::new("token.get", &[Api, Api], token::get),
+        R::new("env.proxy", &[], proxy::check),
+        // metadata, then the VPC snapshot's reads (some in sequence)
+        R::new(
+            "vpc.lookup",
+            &[Metadata, Api, Api, Api],
+            vpc::lookup::lookup,
+        ),
+        R::new(
+            "vpc.dns-attributes",
+            &[Api, Api],
+            vpc::lookup::dns_attributes,
+        ),
+        R::new("vpc.endpoint.ecr-api", &[Api, Api], vpc::endpoints::ecr_api),
+        R::new("vpc.endpoint.ecr-dkr", &[Api, Api], vpc::endpoints::ecr_dkr),
+        R::new("vpc.endpoint.s3", &[Api, Api], vpc::endpoints::s3),
+        R::new("dns.ecr-api", &[Dns], dns::api),
+        R::new("dns.ecr-dkr", &[Dns], dns::dkr),
+        R::subset("dns.s3", &[Dns], dns::s3, dns::S3_CODES),
+        // TCP, the proxy's CONNECT when one applies, TLS
+        R::new("net.ecr-api", &[Connect, Connect, Connect], conn::api),
+        R::new("net.ecr-dkr", &[Connect, Connect, Connect], conn::dkr),
+        R::new("net.s3", &[Connect, Connect, Connect], conn::s3),
+        R::new("registry.auth", &[Http], registry::auth),
+        // the manifest, then the tag list or the index's platform entry
+        R::new("image.manifest", &[Http, Http], image::manifest),
+        // the blob request, the redirect to S3, the body
+        R::new(
+            "image.layer-download",
+            &[Http, Http, Body],
+            image::layer_download,
+        ),
+    ]
 }
 
 /// RFC 3339 time, whole seconds, UTC.
 pub fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
+}
+
+#[cfg(test)]
+mod contract {
+    use super::*;
+    use crate::catalog::Catalog;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_catalog_check_has_an_implementation_and_back() {
+        let cat = Catalog::embedded();
+        let catalog: BTreeSet<&str> = cat.ids().collect();
+        let regs = registrations();
+        let implemented: BTreeSet<&str> = regs.iter().map(|r| r.id).collect();
+        assert_eq!(catalog, implemented);
+        assert_eq!(regs.len(), implemented.len(), "an id is registered twice");
+    }
+
+    #[test]
+    fn every_code_enum_matches_its_catalog_entry_in_both_directions() {
+        let cat = Catalog::embedded();
+        for r in registrations() {
+            let spec = cat.get(r.id).unwrap();
+            let catalog: BTreeSet<&str> = spec.codes.keys().map(String::as_str).collect();
+            let variants: BTreeSet<&str> = r.codes.iter().copied().collect();
+            assert_eq!(
+                variants.len(),
+                r.codes.len(),
+                "{}: a code enum has two variants with one name",
+                r.id
+            );
+            let no_variant: Vec<_> = catalog.difference(&variants).collect();
+            let no_entry: Vec<_> = variants.difference(&catalog).collect();
+            assert!(
+                no_variant.is_empty() && no_entry.is_empty(),
+                "{}: catalog codes without a variant {no_variant:?}; variants without a catalog code {no_entry:?}",
+                r.id
+            );
+        }
+    }
+
+    /// The checks `id` waits for, directly or through others (`depends_on` and `after`).
+    fn waits_for<'a>(cat: &'a Catalog, id: &str) -> BTreeSet<&'a str> {
+        let mut out = BTreeSet::new();
+        let mut stack = vec![id.to_string()];
+        while let Some(c) = stack.pop() {
+            let spec = cat.get(&c).unwrap();
+            for d in spec.depends_on.iter().chain(&spec.after) {
+                if out.insert(cat.get(d).unwrap().id.as_str()) {
+                    stack.push(d.clone());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_read_is_written_by_a_check_it_waits_for() {
+        let cat = Catalog::embedded();
+        let names: Vec<&str> = Slot::ALL.iter().map(|s| s.name()).collect();
+        for c in &cat.checks {
+            for slot in c.reads.iter().chain(&c.writes) {
+                assert!(
+                    names.contains(&slot.as_str()),
+                    "{}: unknown slot {slot}",
+                    c.id
+                );
+            }
+            let before = waits_for(&cat, &c.id);
+            for slot in &c.reads {
+                let writers: Vec<&str> = cat
+                    .checks
+                    .iter()
+                    .filter(|w| w.writes.contains(slot))
+                    .map(|w| w.id.as_str())
+                    .collect();
+                assert!(!writers.is_empty(), "nothing writes {slot}");
+                assert!(
+                    writers.iter().any(|w| before.contains(w)),
+                    "{} reads {slot}, written by {writers:?}, none of which it depends on or runs after",
+                    c.id
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_undeclared_read_is_refused() {
+        let mut cx = fake::ctx(fake::FakeAws::default(), &[]);
+        let c = Arc::get_mut(&mut cx).unwrap();
+        c.declared = Ctx::declarations(&Catalog::embedded());
+        // identity.caller writes identity but reads nothing
+        let r = crate::engine::CURRENT_CHECK
+            .scope("identity.caller", async {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cx.token().is_some()))
+            })
+            .await;
+        assert!(r.is_err(), "reading the token must be refused");
+        let ok = crate::engine::CURRENT_CHECK
+            .scope("token.get", async { cx.identity().is_none() })
+            .await;
+        assert!(ok, "token.get declares its read of identity");
+    }
 }
 
 #[cfg(test)]
@@ -177,8 +453,11 @@ pub mod fake {
     }
 
     impl crate::probes::net::NetProbe for FakeNet {
-        fn resolver_label(&self) -> String {
-            "fake resolver".into()
+        fn resolver(&self) -> crate::probes::net::ResolverInfo {
+            crate::probes::net::ResolverInfo {
+                kind: "system",
+                servers: vec!["10.0.0.2".into()],
+            }
         }
         fn resolve(&self, host: String) -> BoxFuture<'_, crate::probes::net::DnsAnswer> {
             let r = self
@@ -352,19 +631,25 @@ pub mod fake {
             net: Arc::new(net),
             now,
             board: Board::default(),
+            declared: Declarations::default(),
         })
     }
 
-    /// Checks that the outcome's code exists for `id` and that its message, remediation and
+    /// Checks that the finding's code exists for `id` and that its message, remediation and
     /// commands fill completely from the facts plus the run context; returns the message.
-    pub fn render(id: &str, o: &Outcome) -> String {
+    pub fn render<K: crate::engine::Code>(id: &str, o: &crate::engine::Finding<K>) -> String {
+        render_outcome(id, &o.clone().erase())
+    }
+
+    /// [`render`] for an erased finding.
+    pub fn render_outcome(id: &str, o: &Outcome) -> String {
         let cat = Catalog::embedded();
         let spec = cat
             .get(id)
             .unwrap_or_else(|| panic!("no catalog entry {id}"));
         let code = spec
             .codes
-            .get(&o.code)
+            .get(o.code)
             .unwrap_or_else(|| panic!("{id} has no code {}", o.code));
         let mut vars: Map<String, Value> = Map::new();
         for k in ["region", "account", "registry", "vpc", "subnet"] {
@@ -385,6 +670,109 @@ pub mod fake {
                 o.code
             );
         }
+        let vars = cat.labelled(Some(spec), &vars);
         fill(&code.message, &vars)
+    }
+}
+
+#[cfg(test)]
+pub mod testkit {
+    //! Shared pieces of the data-plane check tests.
+    use super::fake::{ctx_full, render, FakeAws, FakeNet};
+    use super::*;
+    use crate::engine::{Code, Finding};
+    use crate::probes::net::*;
+    use crate::probes::{EndpointInfo, Secret, VpcSnapshot};
+    use futures::future::BoxFuture;
+    use sha2::Digest as _;
+
+    pub const REG: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+    pub fn answer(ips: &[&str]) -> DnsAnswer {
+        DnsAnswer {
+            result: Ok(ips.iter().map(|i| i.parse().unwrap()).collect()),
+            elapsed: Duration::from_millis(3),
+        }
+    }
+
+    pub fn resp(
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<HttpResponse, HttpFailure> {
+        Ok(HttpResponse {
+            status,
+            headers: headers
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            body: body.to_vec(),
+            bytes: body.len() as u64,
+            sha256: hex::encode(sha2::Sha256::digest(body)),
+            content_length: Some(body.len() as u64),
+            complete: true,
+            body_error: None,
+            elapsed: Duration::from_millis(10),
+            remote: None,
+        })
+    }
+
+    pub fn ctx(net: FakeNet, vpc: Option<VpcSnapshot>, image: Option<&str>) -> Arc<Ctx> {
+        let aws = FakeAws {
+            vpc: vpc
+                .clone()
+                .ok_or_else(|| super::fake::service_error(400, "X", "y")),
+            ..Default::default()
+        };
+        let cx = ctx_full(aws, &[], Ok(None), net);
+        let mut cx = cx;
+        let c = Arc::get_mut(&mut cx).unwrap();
+        c.opts.image = image.map(|i| crate::validate::image(i).unwrap());
+        c.set_identity(Identity {
+            account: "123456789012".into(),
+            arn: "arn:aws:iam::123456789012:user/u".into(),
+        });
+        c.set_token(Token {
+            registry: REG.into(),
+            password: Secret::new("lab-password-123"),
+            expires_at: None,
+        });
+        if let Some(v) = vpc {
+            c.set_vpc(VpcContext {
+                vpc_id: v.vpc_id.clone(),
+                ..Default::default()
+            });
+        }
+        cx
+    }
+
+    pub fn vpc_with_dkr_endpoint() -> VpcSnapshot {
+        let mut s = VpcSnapshot {
+            vpc_id: "vpc-1a2b3c4d".into(),
+            cidrs: vec!["10.0.0.0/16".into()],
+            ..Default::default()
+        };
+        s.endpoints.push(EndpointInfo {
+            id: "vpce-dkr".into(),
+            service_name: "com.amazonaws.us-east-1.ecr.dkr".into(),
+            kind: "Interface".into(),
+            state: "available".into(),
+            private_dns: true,
+            ..Default::default()
+        });
+        s.endpoint_ips
+            .insert("vpce-dkr".into(), vec!["10.0.1.11".into()]);
+        s
+    }
+
+    /// Runs one check and proves its message fills from its facts.
+    pub async fn check<K: Code>(
+        id: &str,
+        f: fn(Arc<Ctx>) -> BoxFuture<'static, Finding<K>>,
+        cx: Arc<Ctx>,
+    ) -> Finding<K> {
+        let o = f(cx).await;
+        render(id, &o);
+        o
     }
 }

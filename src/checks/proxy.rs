@@ -2,10 +2,18 @@
 
 use super::Ctx;
 use crate::ecr;
-use crate::engine::Outcome;
+use crate::engine::Finding;
 use crate::probes::EnvProbe;
 use futures::future::{BoxFuture, FutureExt};
 use std::sync::Arc;
+
+crate::codes! {
+    pub enum Proxy {
+        Ok = "ok",
+        Bypassed = "bypassed",
+        EcrThroughProxy = "ecr-through-proxy",
+    }
+}
 
 /// Whether `host` is excluded from proxying by a NO_PROXY value (curl's rules: `*`, exact
 /// names, `.suffix` and bare `suffix` both match subdomains, `*.suffix` too; ports ignored).
@@ -66,7 +74,7 @@ pub fn proxy_settings(env: &dyn EnvProbe) -> Option<ProxySettings> {
     })
 }
 
-pub fn check(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
+pub fn check(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Proxy>> {
     async move {
         let Some(ProxySettings {
             variable: proxy_var,
@@ -74,7 +82,7 @@ pub fn check(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
             no_proxy,
         }) = proxy_settings(cx.env.as_ref())
         else {
-            return Outcome::new("ok");
+            return Finding::new(Proxy::Ok);
         };
         let region = cx.region();
         let registry = cx
@@ -102,22 +110,12 @@ pub fn check(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
                 add.push(entry.clone());
             }
         }
-        let base = Outcome::new("ok")
+        let base = Finding::new(Proxy::Ok)
             .fact("proxy", mask(&proxy))
             .fact("proxy_variable", proxy_var)
-            .fact(
-                "no_proxy",
-                if no_proxy.is_empty() {
-                    "(not set)".to_string()
-                } else {
-                    no_proxy.clone()
-                },
-            );
+            .fact("no_proxy", no_proxy.clone());
         if through.is_empty() {
-            return Outcome {
-                code: "bypassed".into(),
-                ..base
-            };
+            return base.with_code(Proxy::Bypassed);
         }
         let suggested = no_proxy
             .split(',')
@@ -127,12 +125,9 @@ pub fn check(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
             .chain(add)
             .collect::<Vec<_>>()
             .join(",");
-        Outcome {
-            code: "ecr-through-proxy".into(),
-            ..base
-        }
-        .fact("hosts_through_proxy", through)
-        .fact("suggested_no_proxy", suggested)
+        base.with_code(Proxy::EcrThroughProxy)
+            .fact("hosts_through_proxy", through)
+            .fact("suggested_no_proxy", suggested)
     }
     .boxed()
 }
@@ -157,7 +152,7 @@ mod tests {
         assert!(!bypassed("10.0.0.0/8,169.254.169.254", h));
     }
 
-    async fn run(env: &[(&str, &str)]) -> Outcome {
+    async fn run(env: &[(&str, &str)]) -> Finding<Proxy> {
         let o = check(ctx(FakeAws::default(), env)).await;
         render("env.proxy", &o);
         o
@@ -165,9 +160,12 @@ mod tests {
 
     #[tokio::test]
     async fn no_proxy_set_passes() {
-        assert_eq!(run(&[]).await.code, "ok");
+        assert_eq!(run(&[]).await.code, Proxy::Ok);
         // an HTTP-only proxy does not carry HTTPS traffic
-        assert_eq!(run(&[("HTTP_PROXY", "http://proxy:3128")]).await.code, "ok");
+        assert_eq!(
+            run(&[("HTTP_PROXY", "http://proxy:3128")]).await.code,
+            Proxy::Ok
+        );
     }
 
     #[tokio::test]
@@ -177,7 +175,7 @@ mod tests {
             ("NO_PROXY", "localhost,127.0.0.1"),
         ])
         .await;
-        assert_eq!(o.code, "ecr-through-proxy");
+        assert_eq!(o.code, Proxy::EcrThroughProxy);
         assert_eq!(o.facts["hosts_through_proxy"].as_array().unwrap().len(), 3);
         assert_eq!(
             o.facts["suggested_no_proxy"],
@@ -197,7 +195,7 @@ mod tests {
             ),
         ])
         .await;
-        assert_eq!(o.code, "ecr-through-proxy");
+        assert_eq!(o.code, Proxy::EcrThroughProxy);
         assert_eq!(
             o.facts["hosts_through_proxy"],
             serde_json::json!(["prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com"])
@@ -207,6 +205,6 @@ mod tests {
             ("NO_PROXY", ".amazonaws.com"),
         ])
         .await;
-        assert_eq!(o.code, "bypassed");
+        assert_eq!(o.code, Proxy::Bypassed);
     }
 }

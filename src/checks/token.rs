@@ -1,13 +1,32 @@
 //! `token.get`: ecr:GetAuthorizationToken, decoded without ever showing it.
 
-use super::identity::{api_failure, common_failure, is_access_denied};
-use super::{rfc3339, Ctx, Token};
-use crate::engine::Outcome;
+use super::{rfc3339, with_api_error, Ctx, Token};
+use crate::engine::Finding;
+use crate::errors::{classify, ErrorClass};
 use crate::probes::Secret;
 use base64::Engine as _;
 use futures::future::{BoxFuture, FutureExt};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+crate::codes! {
+    pub enum TokenCode {
+        Ok = "ok",
+        AccessDenied = "access-denied",
+        Expired = "expired",
+        ExpiresSoon = "expires-soon",
+        WrongRegistry = "wrong-registry",
+        UnexpectedUser = "unexpected-user",
+        MalformedToken = "malformed-token",
+        InvalidCredentials = "invalid-credentials",
+        ClockRejected = "clock-rejected",
+        Unreachable = "unreachable",
+        ApiError = "api-error",
+        NoIdentity = "no-identity",
+    }
+}
+
+use TokenCode as T;
 
 /// `iam put-<kind>-policy --<kind>-name <name>` target for a caller ARN.
 pub fn iam_target(arn: &str) -> Option<(&'static str, String)> {
@@ -43,10 +62,10 @@ fn host_of(endpoint: &str) -> String {
         .to_ascii_lowercase()
 }
 
-pub fn get(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
+pub fn get(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<TokenCode>> {
     async move {
-        let Some(identity) = cx.board.identity.get().cloned() else {
-            return Outcome::new("no-identity");
+        let Some(identity) = cx.identity().cloned() else {
+            return Finding::new(T::NoIdentity);
         };
         let registry = cx
             .registry()
@@ -59,20 +78,22 @@ pub fn get(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
         let data = match cx.aws.authorization_token(registry_id.clone()).await {
             Ok(d) => d,
             Err(e) => {
-                if is_access_denied(&e) {
-                    let mut o = Outcome::new("access-denied")
-                        .fact("arn", identity.arn.clone())
-                        .fact("error", e.summary())
-                        .fact("http_status", e.status());
-                    if let Some((kind, name)) = iam_target(&identity.arn) {
-                        o = o.fact("iam_kind", kind).fact("iam_name", name);
-                    }
-                    return o;
+                let code = match classify(&e) {
+                    ErrorClass::AccessDenied => T::AccessDenied,
+                    ErrorClass::Unreachable => T::Unreachable,
+                    ErrorClass::InvalidCredentials => T::InvalidCredentials,
+                    ErrorClass::ClockRejected => T::ClockRejected,
+                    ErrorClass::NotFound | ErrorClass::Other => T::ApiError,
+                };
+                let mut o =
+                    with_api_error(Finding::new(code), &e).fact("arn", identity.arn.clone());
+                if let Some((kind, name)) = iam_target(&identity.arn) {
+                    o = o.fact("iam_kind", kind).fact("iam_name", name);
                 }
-                return common_failure(&e).unwrap_or_else(|| api_failure("api-error", &e));
+                return o;
             }
         };
-        let base = Outcome::new("ok")
+        let base = Finding::new(T::Ok)
             .fact("registry", registry.clone())
             .fact("registry_id", registry_id)
             .fact("proxy_endpoint", data.proxy_endpoint.clone())
@@ -82,18 +103,11 @@ pub fn get(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
             .ok()
             .and_then(|b| String::from_utf8(b).ok());
         let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
-            return Outcome {
-                code: "malformed-token".into(),
-                ..base
-            };
+            return base.with_code(T::MalformedToken);
         };
         let password = Secret::new(password);
         if user != "AWS" {
-            return Outcome {
-                code: "unexpected-user".into(),
-                ..base
-            }
-            .fact("user", user);
+            return base.with_code(T::UnexpectedUser).fact("user", user);
         }
         let expires_at = data
             .expires_at
@@ -109,28 +123,22 @@ pub fn get(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
             .fact("hours_left", hours_left.map(|h| (h * 10.0).round() / 10.0));
         if let Some(pe) = &data.proxy_endpoint {
             if host_of(pe) != registry {
-                return Outcome {
-                    code: "wrong-registry".into(),
-                    ..base
-                };
+                return base.with_code(T::WrongRegistry);
             }
         }
         let code = match hours_left {
-            Some(h) if h <= 0.0 => "expired",
-            Some(h) if h < 1.0 => "expires-soon",
-            _ => "ok",
+            Some(h) if h <= 0.0 => T::Expired,
+            Some(h) if h < 1.0 => T::ExpiresSoon,
+            _ => T::Ok,
         };
-        if code != "expired" {
-            let _ = cx.board.token.set(Token {
+        if code != T::Expired {
+            cx.set_token(Token {
                 registry,
                 password,
                 expires_at,
             });
         }
-        Outcome {
-            code: code.into(),
-            ..base
-        }
+        base.with_code(code)
     }
     .boxed()
 }
@@ -163,26 +171,23 @@ mod tests {
 
     const OWN: &str = "https://123456789012.dkr.ecr.us-east-1.amazonaws.com";
 
-    async fn run_with(aws: FakeAws, registry: Option<&str>) -> (Outcome, Arc<Ctx>) {
+    async fn run_with(aws: FakeAws, registry: Option<&str>) -> (Finding<TokenCode>, Arc<Ctx>) {
         let mut cx = ctx(aws, &[]);
         let c = Arc::get_mut(&mut cx).unwrap();
         c.opts = Options {
             registry: registry.map(str::to_string),
             ..c.opts.clone()
         };
-        c.board
-            .identity
-            .set(Identity {
-                account: "123456789012".into(),
-                arn: "arn:aws:sts::123456789012:assumed-role/puller/i-0abc".into(),
-            })
-            .unwrap();
+        c.set_identity(Identity {
+            account: "123456789012".into(),
+            arn: "arn:aws:sts::123456789012:assumed-role/puller/i-0abc".into(),
+        });
         let o = get(cx.clone()).await;
         render("token.get", &o);
         (o, cx)
     }
 
-    async fn run(tok: Result<AuthorizationData, ApiError>) -> Outcome {
+    async fn run(tok: Result<AuthorizationData, ApiError>) -> Finding<TokenCode> {
         run_with(
             FakeAws {
                 token: tok,
@@ -204,9 +209,9 @@ mod tests {
             None,
         )
         .await;
-        assert_eq!(o.code, "ok");
+        assert_eq!(o.code, T::Ok);
         assert_eq!(o.facts["hours_left"], 12.0);
-        assert!(cx.board.token.get().is_some());
+        assert!(cx.token().is_some());
         // the token never appears in facts
         let facts = serde_json::to_string(&o.facts).unwrap();
         assert!(
@@ -217,24 +222,24 @@ mod tests {
 
     #[tokio::test]
     async fn expiry() {
-        assert_eq!(run(token("AWS", -60, OWN)).await.code, "expired");
-        assert_eq!(run(token("AWS", 1800, OWN)).await.code, "expires-soon");
+        assert_eq!(run(token("AWS", -60, OWN)).await.code, T::Expired);
+        assert_eq!(run(token("AWS", 1800, OWN)).await.code, T::ExpiresSoon);
     }
 
     #[tokio::test]
     async fn wrong_user_and_registry() {
         assert_eq!(
             run(token("admin", 3600 * 12, OWN)).await.code,
-            "unexpected-user"
+            T::UnexpectedUser
         );
         let other = "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com";
         assert_eq!(
             run(token("AWS", 3600 * 12, other)).await.code,
-            "wrong-registry"
+            T::WrongRegistry
         );
         let mut bad = token("AWS", 10, OWN).unwrap();
         bad.token = Secret::new("not base64!");
-        assert_eq!(run(Ok(bad)).await.code, "malformed-token");
+        assert_eq!(run(Ok(bad)).await.code, T::MalformedToken);
     }
 
     #[tokio::test]
@@ -245,7 +250,7 @@ mod tests {
             ..Default::default()
         };
         let (o, cx) = run_with(aws, Some(other)).await;
-        assert_eq!(o.code, "ok");
+        assert_eq!(o.code, T::Ok);
         assert_eq!(o.facts["registry_id"], "210987654321");
         let _ = cx;
     }
@@ -258,7 +263,7 @@ mod tests {
             "User: arn:aws:sts::123456789012:assumed-role/puller/i-0abc is not authorized to perform: ecr:GetAuthorizationToken",
         );
         let o = run(Err(e)).await;
-        assert_eq!(o.code, "access-denied");
+        assert_eq!(o.code, T::AccessDenied);
         assert_eq!(o.facts["iam_kind"], "role");
         assert_eq!(o.facts["iam_name"], "puller");
         // a message-only denial (unparseable body) is still access-denied
@@ -267,7 +272,7 @@ mod tests {
             "",
             "is not authorized to perform: ecr:GetAuthorizationToken",
         );
-        assert_eq!(run(Err(e)).await.code, "access-denied");
+        assert_eq!(run(Err(e)).await.code, T::AccessDenied);
     }
 
     #[test]

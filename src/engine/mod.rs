@@ -1,12 +1,15 @@
 //! Runs the check graph: every selected check concurrently on tokio, each as soon as its
 //! dependencies are done. A check whose dependency did not pass (or warn) is `skip` with
 //! `skipped_because`; a check that panics or outlives its time bound is `error`, and the
-//! run goes on. Results come back in catalog order, so output is deterministic.
+//! run goes on. Every result has a code: a check's own, or one of the engine's
+//! ([`EngineCode`], words in `checks/_engine.toml`). Results come back in catalog order, so
+//! output is deterministic.
 //!
 //! The engine knows nothing of AWS, the CLI or rendering: it is generic over the context
 //! handed to every check.
 
-use crate::catalog::{Catalog, CheckSpec, Severity};
+use crate::budget::{Budget, Op};
+use crate::catalog::{Catalog, Severity};
 use futures::future::{BoxFuture, FutureExt, Shared};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -14,23 +17,70 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// What a check found: a catalog code and the facts that fill its templates.
+/// The codes of one check (or one family of checks): an enum whose variants are the
+/// catalog codes, declared with [`codes!`](crate::codes). A test proves, for every check,
+/// that the variants and the catalog codes are the same set.
+pub trait Code: Copy + Eq + std::fmt::Debug + Send + Sync + 'static {
+    /// Every variant, in declaration order.
+    const ALL: &'static [Self];
+    /// The catalog name (kebab-case).
+    fn as_str(self) -> &'static str;
+}
+
+/// Declares a [`Code`] enum: `codes! { pub enum Token { Ok = "ok", Expired = "expired" } }`.
+#[macro_export]
+macro_rules! codes {
+    ($(#[$m:meta])* $vis:vis enum $name:ident { $($(#[$vm:meta])* $var:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        $vis enum $name { $($(#[$vm])* $var),+ }
+        impl $crate::engine::Code for $name {
+            const ALL: &'static [Self] = &[$($name::$var),+];
+            fn as_str(self) -> &'static str {
+                match self { $($name::$var => $s),+ }
+            }
+        }
+    };
+}
+
+codes! {
+    /// Results the engine decides itself; their words are in `checks/_engine.toml`.
+    pub enum EngineCode {
+        /// Named in `--skip`.
+        SkippedByUser = "skipped-by-user",
+        /// A dependency failed or errored.
+        DependencyNotPassed = "dependency-not-passed",
+        /// A dependency skipped for a reason of its own (e.g. no VPC), which is shown.
+        DependencySkipped = "dependency-skipped",
+        /// The check panicked.
+        Crashed = "crashed",
+        /// The check did not finish within its bound.
+        TimedOut = "timed-out",
+        /// The check returned a code its catalog entry does not have.
+        UnknownCode = "unknown-code",
+        /// No implementation is registered for the catalog id.
+        NotImplemented = "not-implemented",
+    }
+}
+
+/// What a check found: one of its codes and the facts (data, never sentences) that fill
+/// the catalog's templates.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
-    pub code: String,
+pub struct Finding<K> {
+    pub code: K,
     pub facts: Map<String, Value>,
 }
 
-impl Outcome {
-    pub fn new(code: &str) -> Outcome {
-        Outcome {
-            code: code.to_string(),
+impl<K> Finding<K> {
+    pub fn new(code: K) -> Finding<K> {
+        Finding {
+            code,
             facts: Map::new(),
         }
     }
 
     /// Adds a fact; `None` values are left out.
-    pub fn fact(mut self, key: &str, value: impl Serialize) -> Outcome {
+    pub fn fact(mut self, key: &str, value: impl Serialize) -> Finding<K> {
         let v = serde_json::to_value(value).unwrap_or(Value::Null);
         if !v.is_null() {
             self.facts.insert(key.to_string(), v);
@@ -38,7 +88,24 @@ impl Outcome {
         self
     }
 
-    pub fn facts_from(mut self, facts: &Map<String, Value>) -> Outcome {
+    /// Adds a fact that may be unknown: `None` is kept as `null` (shown as "unknown").
+    pub fn fact_or_null<T: Serialize>(mut self, key: &str, value: Option<T>) -> Finding<K> {
+        let v = value
+            .and_then(|v| serde_json::to_value(v).ok())
+            .unwrap_or(Value::Null);
+        self.facts.insert(key.to_string(), v);
+        self
+    }
+
+    /// The same facts under another code.
+    pub fn with_code<L>(self, code: L) -> Finding<L> {
+        Finding {
+            code,
+            facts: self.facts,
+        }
+    }
+
+    pub fn facts_from(mut self, facts: &Map<String, Value>) -> Finding<K> {
         for (k, v) in facts {
             self.facts.insert(k.clone(), v.clone());
         }
@@ -46,36 +113,96 @@ impl Outcome {
     }
 }
 
-/// An implementation of one catalog check.
-pub type CheckFn<C> = fn(Arc<C>) -> BoxFuture<'static, Outcome>;
+/// A finding with its code erased to the catalog name, as the engine handles it.
+pub type Outcome = Finding<&'static str>;
 
-/// Why the engine itself decided a status (no catalog code).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EngineNote {
-    /// Named in `--skip`.
-    SkippedByUser,
-    /// A dependency did not pass.
-    DependencyNotPassed,
-    /// The check panicked; the text is the panic message.
-    Crashed(String),
-    /// The check did not finish within its bound.
-    TimedOut(Duration),
-    /// The check returned a code its catalog entry does not have.
-    UnknownCode(String),
-    /// No implementation is registered for the catalog id.
-    NotImplemented,
+impl<K: Code> Finding<K> {
+    pub fn erase(self) -> Outcome {
+        let code = self.code.as_str();
+        self.with_code(code)
+    }
+}
+
+impl EngineCode {
+    pub fn severity(self) -> Severity {
+        match self {
+            EngineCode::SkippedByUser
+            | EngineCode::DependencyNotPassed
+            | EngineCode::DependencySkipped => Severity::Skip,
+            EngineCode::Crashed
+            | EngineCode::TimedOut
+            | EngineCode::UnknownCode
+            | EngineCode::NotImplemented => Severity::Error,
+        }
+    }
+}
+
+tokio::task_local! {
+    /// The id of the check whose code is running (set by [`Registration`]).
+    pub static CURRENT_CHECK: &'static str;
+}
+
+/// An implementation of one catalog check.
+pub type CheckFn<C> = Arc<dyn Fn(Arc<C>) -> BoxFuture<'static, Outcome> + Send + Sync>;
+
+/// One check's implementation and the codes it may return.
+pub struct Registration<C> {
+    pub id: &'static str,
+    pub codes: Vec<&'static str>,
+    /// The network operations the check runs one after the other: its time bound.
+    pub ops: &'static [Op],
+    pub run: CheckFn<C>,
+}
+
+impl<C: Send + Sync + 'static> Registration<C> {
+    /// A check returning every code of `K`.
+    pub fn new<K: Code>(
+        id: &'static str,
+        ops: &'static [Op],
+        f: fn(Arc<C>) -> BoxFuture<'static, Finding<K>>,
+    ) -> Self {
+        Self::subset(id, ops, f, K::ALL)
+    }
+
+    /// A check of a family that returns only `codes` of the family's enum.
+    pub fn subset<K: Code>(
+        id: &'static str,
+        ops: &'static [Op],
+        f: fn(Arc<C>) -> BoxFuture<'static, Finding<K>>,
+        codes: &'static [K],
+    ) -> Self {
+        Registration {
+            id,
+            codes: codes.iter().map(|c| c.as_str()).collect(),
+            ops,
+            run: Arc::new(move |cx| CURRENT_CHECK.scope(id, f(cx).map(Finding::erase)).boxed()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct CheckResult {
     pub id: String,
     pub status: Severity,
-    pub code: Option<String>,
+    /// The check's code, or an [`EngineCode`] when `engine` is set.
+    pub code: &'static str,
+    /// The engine decided this result (skipped, crashed, timed out...).
+    pub engine: bool,
     pub facts: Map<String, Value>,
     pub skipped_because: Vec<String>,
-    pub note: Option<EngineNote>,
     pub duration: Duration,
+}
+
+impl CheckResult {
+    pub fn engine_code(&self) -> Option<EngineCode> {
+        if !self.engine {
+            return None;
+        }
+        EngineCode::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str() == self.code)
+    }
 }
 
 /// Which checks run: `run` in catalog order; `user_skipped` appear as `skip`.
@@ -123,52 +250,55 @@ type SharedResult = Shared<BoxFuture<'static, Arc<CheckResult>>>;
 
 pub struct Engine<C> {
     catalog: Arc<Catalog>,
-    impls: HashMap<String, CheckFn<C>>,
-    /// Bound of one network operation; a check's bound is `timeout_factor` of these plus 1 s.
-    pub op_timeout: Duration,
+    impls: HashMap<&'static str, CheckFn<C>>,
+    /// Each check's time bound.
+    bounds: HashMap<&'static str, Duration>,
 }
 
 impl<C: Send + Sync + 'static> Engine<C> {
-    pub fn new(
-        catalog: Arc<Catalog>,
-        impls: HashMap<String, CheckFn<C>>,
-        op_timeout: Duration,
-    ) -> Self {
+    /// Each check's time bound comes from `budget` and the operations it registered.
+    pub fn new(catalog: Arc<Catalog>, registrations: Vec<Registration<C>>, budget: Budget) -> Self {
+        let bounds = registrations
+            .iter()
+            .map(|r| (r.id, budget.check(r.ops)))
+            .collect();
         Engine {
             catalog,
-            impls,
-            op_timeout,
+            impls: registrations.into_iter().map(|r| (r.id, r.run)).collect(),
+            bounds,
         }
-    }
-
-    pub fn check_bound(&self, spec: &CheckSpec) -> Duration {
-        self.op_timeout * spec.timeout_factor + Duration::from_secs(1)
     }
 
     pub async fn run(&self, ctx: Arc<C>, selection: &Selection) -> Vec<CheckResult> {
         let mut futs: HashMap<String, SharedResult> = HashMap::new();
         let mut order = Vec::new();
         for id in &selection.run {
-            let Some(spec) = self.catalog.get(id) else {
+            if self.catalog.get(id).is_none() {
                 continue;
-            };
-            let deps: Vec<SharedResult> = spec
-                .depends_on
-                .iter()
-                .filter_map(|d| futs.get(d).cloned())
-                .collect();
-            let after: Vec<SharedResult> = spec
-                .after
-                .iter()
-                .filter_map(|d| futs.get(d).cloned())
-                .collect();
+            }
+            let deps: Vec<SharedResult> = self.catalog.get(id).map_or(vec![], |spec| {
+                spec.depends_on
+                    .iter()
+                    .filter_map(|d| futs.get(d).cloned())
+                    .collect()
+            });
+            let after: Vec<SharedResult> = self.catalog.get(id).map_or(vec![], |spec| {
+                spec.after
+                    .iter()
+                    .filter_map(|d| futs.get(d).cloned())
+                    .collect()
+            });
             let fut = run_one(
-                spec.clone(),
-                self.impls.get(id).copied(),
+                self.catalog.clone(),
+                id.clone(),
+                self.impls.get(id.as_str()).cloned(),
                 deps,
                 after,
                 selection.user_skipped.contains(id),
-                self.check_bound(spec),
+                self.bounds
+                    .get(id.as_str())
+                    .copied()
+                    .unwrap_or(crate::budget::MARGIN),
                 ctx.clone(),
             )
             .boxed()
@@ -186,8 +316,22 @@ impl<C: Send + Sync + 'static> Engine<C> {
     }
 }
 
+fn engine_result(id: &str, code: EngineCode, facts: Map<String, Value>) -> CheckResult {
+    CheckResult {
+        id: id.to_string(),
+        status: code.severity(),
+        code: code.as_str(),
+        engine: true,
+        facts,
+        skipped_because: Vec::new(),
+        duration: Duration::ZERO,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn run_one<C: Send + Sync + 'static>(
-    spec: CheckSpec,
+    catalog: Arc<Catalog>,
+    id: String,
     imp: Option<CheckFn<C>>,
     deps: Vec<SharedResult>,
     after: Vec<SharedResult>,
@@ -197,66 +341,81 @@ async fn run_one<C: Send + Sync + 'static>(
 ) -> Arc<CheckResult> {
     let dep_results = futures::future::join_all(deps).await;
     futures::future::join_all(after).await;
-    let mut result = CheckResult {
-        id: spec.id.clone(),
-        status: Severity::Skip,
-        code: None,
-        facts: Map::new(),
-        skipped_because: Vec::new(),
-        note: None,
-        duration: Duration::ZERO,
-    };
     if user_skipped {
-        result.note = Some(EngineNote::SkippedByUser);
-        return Arc::new(result);
+        return Arc::new(engine_result(&id, EngineCode::SkippedByUser, Map::new()));
     }
-    let blocked: Vec<String> = dep_results
+    let blocked: Vec<&Arc<CheckResult>> = dep_results
         .iter()
         .filter(|r| !matches!(r.status, Severity::Pass | Severity::Warn))
-        .map(|r| r.id.clone())
         .collect();
     if !blocked.is_empty() {
-        result.skipped_because = blocked;
-        result.note = Some(EngineNote::DependencyNotPassed);
-        return Arc::new(result);
+        // a dependency that skipped for a reason of its own (e.g. no VPC): that reason is shown
+        let reason = blocked.iter().find(|d| {
+            !d.engine
+                && catalog
+                    .get(&d.id)
+                    .and_then(|s| s.codes.get(d.code))
+                    .is_some_and(|c| c.skip_reason.is_some())
+        });
+        let mut facts = Map::new();
+        let code = match reason {
+            Some(d) => {
+                facts.insert("reason_check".into(), Value::String(d.id.clone()));
+                facts.insert("reason_code".into(), Value::String(d.code.to_string()));
+                EngineCode::DependencySkipped
+            }
+            None => EngineCode::DependencyNotPassed,
+        };
+        let mut r = engine_result(&id, code, facts);
+        r.skipped_because = blocked.iter().map(|d| d.id.clone()).collect();
+        return Arc::new(r);
     }
     let Some(imp) = imp else {
-        result.status = Severity::Error;
-        result.note = Some(EngineNote::NotImplemented);
-        return Arc::new(result);
+        return Arc::new(engine_result(&id, EngineCode::NotImplemented, Map::new()));
     };
     let start = Instant::now();
     let handle = tokio::spawn(imp(ctx));
     let abort = handle.abort_handle();
     let joined = tokio::time::timeout(bound, handle).await;
-    result.duration = start.elapsed();
-    match joined {
-        Ok(Ok(outcome)) => match spec.codes.get(&outcome.code) {
-            Some(code) => {
-                result.status = code.severity;
-                result.code = Some(outcome.code);
-                result.facts = outcome.facts;
-            }
+    let duration = start.elapsed();
+    let mut result = match joined {
+        Ok(Ok(outcome)) => match catalog.get(&id).and_then(|s| s.codes.get(outcome.code)) {
+            Some(code) => CheckResult {
+                id: id.clone(),
+                status: code.severity,
+                code: outcome.code,
+                engine: false,
+                facts: outcome.facts,
+                skipped_because: Vec::new(),
+                duration,
+            },
             None => {
-                result.status = Severity::Error;
-                result.note = Some(EngineNote::UnknownCode(outcome.code));
-                result.facts = outcome.facts;
+                let mut facts = outcome.facts;
+                facts.insert(
+                    "returned_code".into(),
+                    Value::String(outcome.code.to_string()),
+                );
+                engine_result(&id, EngineCode::UnknownCode, facts)
             }
         },
         Ok(Err(join_err)) => {
-            result.status = Severity::Error;
             let msg = match join_err.try_into_panic() {
                 Ok(payload) => panic_text(payload),
                 Err(e) => e.to_string(),
             };
-            result.note = Some(EngineNote::Crashed(msg));
+            let mut facts = Map::new();
+            facts.insert("panic".into(), Value::String(msg));
+            engine_result(&id, EngineCode::Crashed, facts)
         }
         Err(_) => {
             abort.abort();
-            result.status = Severity::Error;
-            result.note = Some(EngineNote::TimedOut(bound));
+            let mut facts = Map::new();
+            facts.insert("bound_ms".into(), Value::from(bound.as_millis() as u64));
+            facts.insert("bound_seconds".into(), Value::from(bound.as_secs_f64()));
+            engine_result(&id, EngineCode::TimedOut, facts)
         }
-    }
+    };
+    result.duration = duration;
     Arc::new(result)
 }
 
@@ -266,7 +425,7 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
     } else if let Some(s) = payload.downcast_ref::<String>() {
         s.clone()
     } else {
-        "panic with a non-text payload".to_string()
+        String::new()
     }
 }
 
@@ -274,9 +433,18 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
 mod tests {
     use super::*;
 
-    fn spec(id: &str, order: u32, deps: &[&str], factor: u32) -> String {
+    codes! {
+        enum T {
+            Ok = "ok",
+            Meh = "meh",
+            Bad = "bad",
+            NoSuch = "no-such-code",
+        }
+    }
+
+    fn spec(id: &str, order: u32, deps: &[&str]) -> String {
         format!(
-            "id = \"{id}\"\norder = {order}\ntitle = \"{id}\"\ndescription = \"d\"\ndepends_on = {deps:?}\ntimeout_factor = {factor}\n\
+            "id = \"{id}\"\norder = {order}\ntitle = \"{id}\"\ndescription = \"d\"\ndepends_on = {deps:?}\n\
              [codes.ok]\nseverity = \"pass\"\nmessage = \"ok\"\n\
              [codes.meh]\nseverity = \"warn\"\nmessage = \"meh\"\nremediation = \"r\"\n\
              [codes.bad]\nseverity = \"fail\"\nmessage = \"bad\"\nremediation = \"r\"\n"
@@ -288,74 +456,75 @@ mod tests {
         barrier: tokio::sync::Barrier,
     }
 
-    fn ok(c: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
+    type F = BoxFuture<'static, Finding<T>>;
+
+    fn ok(c: Arc<Ctx>) -> F {
         async move {
             c.started.lock().unwrap().push("ok".into());
-            Outcome::new("ok").fact("n", 1)
+            Finding::new(T::Ok).fact("n", 1)
         }
         .boxed()
     }
-    fn bad(_: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
-        async { Outcome::new("bad") }.boxed()
+    fn bad(_: Arc<Ctx>) -> F {
+        async { Finding::new(T::Bad) }.boxed()
     }
-    fn meh(_: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
-        async { Outcome::new("meh") }.boxed()
+    fn meh(_: Arc<Ctx>) -> F {
+        async { Finding::new(T::Meh) }.boxed()
     }
-    fn boom(_: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
+    fn boom(_: Arc<Ctx>) -> F {
         async { panic!("probe exploded") }.boxed()
     }
-    fn hang(_: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
+    fn hang(_: Arc<Ctx>) -> F {
         async {
             tokio::time::sleep(Duration::from_secs(3600)).await;
-            Outcome::new("ok")
+            Finding::new(T::Ok)
         }
         .boxed()
     }
-    fn meet(c: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
+    fn meet(c: Arc<Ctx>) -> F {
         // returns only once all three `meet` checks are running at the same time
         async move {
             c.barrier.wait().await;
-            Outcome::new("ok")
+            Finding::new(T::Ok)
         }
         .boxed()
     }
-    fn slow_ok(_: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
+    fn slow_ok(_: Arc<Ctx>) -> F {
         async {
             tokio::time::sleep(Duration::from_millis(300)).await;
-            Outcome::new("ok")
+            Finding::new(T::Ok)
         }
         .boxed()
     }
-    fn unknown(_: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
-        async { Outcome::new("no-such-code") }.boxed()
+    fn unknown(_: Arc<Ctx>) -> F {
+        async { Finding::new(T::NoSuch) }.boxed()
     }
 
-    fn engine(entries: &[(&str, &[&str], CheckFn<Ctx>)]) -> (Engine<Ctx>, Arc<Catalog>) {
+    type Entry = (&'static str, &'static [&'static str], fn(Arc<Ctx>) -> F);
+
+    fn engine_of(cat: Arc<Catalog>, entries: &[Entry]) -> Engine<Ctx> {
+        let regs = entries
+            .iter()
+            .map(|(id, _, f)| Registration::new(id, &[Op::Connect], *f))
+            .collect();
+        Engine::new(cat, regs, Budget::new(Duration::from_millis(100)))
+    }
+
+    fn engine(entries: &[Entry]) -> (Engine<Ctx>, Arc<Catalog>) {
         let texts: Vec<(String, String)> = entries
             .iter()
             .enumerate()
-            .map(|(i, (id, deps, _))| (format!("{id}.toml"), spec(id, i as u32 + 1, deps, 1)))
+            .map(|(i, (id, deps, _))| (format!("{id}.toml"), spec(id, i as u32 + 1, deps)))
             .collect();
         let files: Vec<(&str, &str)> = texts
             .iter()
             .map(|(a, b)| (a.as_str(), b.as_str()))
             .collect();
         let cat = Arc::new(Catalog::from_files(&files).unwrap());
-        let impls = entries
-            .iter()
-            .map(|(id, _, f)| (id.to_string(), *f))
-            .collect();
-        (
-            Engine::new(cat.clone(), impls, Duration::from_millis(100)),
-            cat,
-        )
+        (engine_of(cat.clone(), entries), cat)
     }
 
-    async fn run(
-        entries: &[(&str, &[&str], CheckFn<Ctx>)],
-        only: &[&str],
-        skip: &[&str],
-    ) -> Vec<CheckResult> {
+    async fn run(entries: &[Entry], only: &[&str], skip: &[&str]) -> Vec<CheckResult> {
         let (e, cat) = engine(entries);
         let only: Vec<String> = only.iter().map(|s| s.to_string()).collect();
         let skip: Vec<String> = skip.iter().map(|s| s.to_string()).collect();
@@ -392,7 +561,8 @@ mod tests {
         );
         assert_eq!(r[1].skipped_because, ["a"]);
         assert_eq!(r[2].skipped_because, ["b"]);
-        assert_eq!(r[1].note, Some(EngineNote::DependencyNotPassed));
+        assert_eq!(r[1].engine_code(), Some(EngineCode::DependencyNotPassed));
+        assert_eq!(r[1].code, "dependency-not-passed");
         assert_eq!(r[3].facts["n"], 1);
     }
 
@@ -405,23 +575,16 @@ mod tests {
     #[tokio::test]
     async fn after_orders_without_skipping() {
         let texts = [
-            ("a.toml", spec("a", 1, &[], 1)),
+            ("a.toml", spec("a", 1, &[])),
             (
                 "b.toml",
-                spec("b", 2, &[], 1)
-                    .replace("timeout_factor = 1", "timeout_factor = 1\nafter = [\"a\"]"),
+                spec("b", 2, &[]).replace("depends_on = []", "depends_on = []\nafter = [\"a\"]"),
             ),
         ];
         let files: Vec<(&str, &str)> = texts.iter().map(|(a, b)| (*a, b.as_str())).collect();
         let cat = Arc::new(Catalog::from_files(&files).unwrap());
         assert_eq!(cat.get("b").unwrap().after, ["a"]);
-        let impls = [
-            ("a".to_string(), bad as CheckFn<Ctx>),
-            ("b".to_string(), ok as CheckFn<Ctx>),
-        ]
-        .into_iter()
-        .collect();
-        let e = Engine::new(cat.clone(), impls, Duration::from_millis(100));
+        let e = engine_of(cat.clone(), &[("a", &[], bad), ("b", &[], ok)]);
         let ctx = Ctx {
             started: Default::default(),
             barrier: tokio::sync::Barrier::new(1),
@@ -439,10 +602,8 @@ mod tests {
         )
         .await;
         assert_eq!(statuses(&r), [("a", "error"), ("b", "skip"), ("c", "pass")]);
-        assert_eq!(
-            r[0].note,
-            Some(EngineNote::Crashed("probe exploded".into()))
-        );
+        assert_eq!(r[0].engine_code(), Some(EngineCode::Crashed));
+        assert_eq!(r[0].facts["panic"], "probe exploded");
     }
 
     #[tokio::test]
@@ -450,20 +611,16 @@ mod tests {
         let r = run(&[("a", &[], hang), ("b", &[], ok)], &[], &[]).await;
         assert_eq!(statuses(&r), [("a", "error"), ("b", "pass")]);
         // bound = 1 x 100 ms + 1 s
-        assert_eq!(
-            r[0].note,
-            Some(EngineNote::TimedOut(Duration::from_millis(1100)))
-        );
+        assert_eq!(r[0].engine_code(), Some(EngineCode::TimedOut));
+        assert_eq!(r[0].facts["bound_ms"], 1100);
     }
 
     #[tokio::test]
     async fn unknown_code_is_an_error() {
         let r = run(&[("a", &[], unknown)], &[], &[]).await;
         assert_eq!(r[0].status, Severity::Error);
-        assert_eq!(
-            r[0].note,
-            Some(EngineNote::UnknownCode("no-such-code".into()))
-        );
+        assert_eq!(r[0].engine_code(), Some(EngineCode::UnknownCode));
+        assert_eq!(r[0].facts["returned_code"], "no-such-code");
     }
 
     #[tokio::test]
@@ -501,7 +658,7 @@ mod tests {
         )
         .await;
         assert_eq!(statuses(&r), [("a", "skip"), ("b", "skip"), ("c", "pass")]);
-        assert_eq!(r[0].note, Some(EngineNote::SkippedByUser));
+        assert_eq!(r[0].engine_code(), Some(EngineCode::SkippedByUser));
     }
 
     #[test]

@@ -31,7 +31,6 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures::future::{BoxFuture, FutureExt};
 use std::sync::{Arc, Mutex};
@@ -191,17 +190,14 @@ impl SdkProbe {
             .await
             .map_err(|e| CredentialFailure::ProviderFailed {
                 source: "assume-role".into(),
-                detail: format!(
-                    "sts:AssumeRole into {role} failed: {}",
-                    classify(&e, Exchange::default()).summary()
-                ),
+                detail: classify(&e, Exchange::default()).summary(),
                 tried: vec![],
             })?;
         let c = out
             .credentials()
             .ok_or_else(|| CredentialFailure::ProviderFailed {
                 source: "assume-role".into(),
-                detail: format!("sts:AssumeRole into {role} answered without credentials"),
+                detail: "AssumeRole: no Credentials in the answer".into(),
                 tried: vec![],
             })?;
         Secret::new(c.secret_access_key());
@@ -240,15 +236,13 @@ impl SdkProbe {
         let conf = self.provider_config();
         let profile = self.profile_name();
         let imds = bounded_imds(&conf, self.opts.timeout);
-        let chain: Vec<(&str, String, SharedCredentialsProvider)> = vec![
+        let chain: Vec<(&str, SharedCredentialsProvider)> = vec![
             (
                 "environment",
-                "environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)".to_string(),
                 SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()),
             ),
             (
                 "profile",
-                format!("profile '{profile}' (~/.aws/config, ~/.aws/credentials)"),
                 SharedCredentialsProvider::new(
                     ProfileFileCredentialsProvider::builder()
                         .configure(&conf)
@@ -258,7 +252,6 @@ impl SdkProbe {
             ),
             (
                 "web-identity",
-                "web identity token (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)".to_string(),
                 SharedCredentialsProvider::new(
                     WebIdentityTokenCredentialsProvider::builder()
                         .configure(&conf)
@@ -267,12 +260,12 @@ impl SdkProbe {
             ),
             (
                 "container",
-                "ECS/EKS container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, AWS_CONTAINER_CREDENTIALS_FULL_URI)".to_string(),
-                SharedCredentialsProvider::new(EcsCredentialsProvider::builder().configure(&conf).build()),
+                SharedCredentialsProvider::new(
+                    EcsCredentialsProvider::builder().configure(&conf).build(),
+                ),
             ),
             (
                 "instance-metadata",
-                "EC2 instance metadata (IMDSv2)".to_string(),
                 SharedCredentialsProvider::new(
                     ImdsCredentialsProvider::builder()
                         .configure(&conf)
@@ -282,8 +275,10 @@ impl SdkProbe {
             ),
         ];
         let mut tried = Vec::new();
-        let bound = self.opts.timeout * 3;
-        for (source, label, provider) in chain {
+        let mut reasons = Vec::new();
+        let bound =
+            crate::budget::Budget::new(self.opts.timeout).op(crate::budget::Op::Credentials);
+        for (source, provider) in chain {
             match tokio::time::timeout(bound, provider.provide_credentials()).await {
                 Ok(Ok(creds)) => {
                     let info = CredentialInfo {
@@ -304,25 +299,42 @@ impl SdkProbe {
                     return Ok((creds, info));
                 }
                 Ok(Err(e @ CredentialsError::CredentialsNotLoaded(_))) => {
-                    let why = DisplayErrorContext(&e).to_string();
-                    tried.push(format!("{label}: {}", short_reason(&why)));
+                    tried.push(source.to_string());
+                    reasons.push(format!(
+                        "{source}: {}",
+                        short_reason(&crate::errors::chain(&e))
+                    ));
+                }
+                // no instance metadata here (a laptop, a CI runner): the end of the chain, as
+                // the AWS CLI treats it, not a broken provider
+                Ok(Err(e)) if source == "instance-metadata" => {
+                    tried.push(source.to_string());
+                    reasons.push(format!("{source}: {}", crate::errors::short_cause(&e)));
                 }
                 Ok(Err(e)) => {
                     return Err(CredentialFailure::ProviderFailed {
                         source: source.to_string(),
-                        detail: DisplayErrorContext(&e).to_string(),
+                        detail: crate::errors::chain(&e),
                         tried,
                     })
+                }
+                Err(_) if source == "instance-metadata" => {
+                    tried.push(source.to_string());
+                    reasons.push(format!("{source}: timeout ({} ms)", bound.as_millis()));
                 }
                 Err(_) => {
                     return Err(CredentialFailure::TimedOut {
                         source: source.to_string(),
-                        detail: format!("{label} did not answer within {bound:?}"),
+                        bound,
                     })
                 }
             }
         }
-        Err(CredentialFailure::NotFound { tried })
+        Err(CredentialFailure::NotFound {
+            tried,
+            reasons,
+            profile,
+        })
     }
 
     async fn call_config(&self) -> Result<SdkConfig, ApiError> {
@@ -463,7 +475,7 @@ pub fn classify<E>(err: &SdkError<E, HttpResponse>, exchange: Exchange) -> ApiEr
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let detail = one_line(&DisplayErrorContext(err).to_string());
+    let detail = crate::errors::chain(err);
     let from_raw = |raw: &HttpResponse, code: Option<&str>, message: Option<&str>| {
         let (bc, bm) = sniff_error_body(raw.body().bytes().unwrap_or_default());
         ApiFailure::Service {
@@ -481,10 +493,6 @@ where
         _ => ApiFailure::Other { detail },
     };
     ApiError { failure, exchange }
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Reads an AWS error code and message from an XML (`<Code>`, `<Message>`) or JSON

@@ -62,7 +62,7 @@ impl MetadataClient {
             .ok_or("task metadata has no VPCID (not an awsvpc task?)")?
             .to_string();
         Ok(Placement {
-            source: "ECS task metadata".into(),
+            source: "task-metadata".into(),
             vpc_id,
             subnet_id: None,
             subnet_cidr: network["IPv4SubnetCIDRBlock"].as_str().map(str::to_string),
@@ -99,7 +99,7 @@ impl MetadataClient {
             get("/latest/meta-data/local-ipv4".into()),
         );
         Ok(Some(Placement {
-            source: "EC2 instance metadata".into(),
+            source: "instance-metadata".into(),
             vpc_id: vpc?,
             subnet_id: subnet.ok(),
             subnet_cidr: cidr.ok(),

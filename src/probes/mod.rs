@@ -46,7 +46,7 @@ pub struct CredentialInfo {
     pub expiry: Option<SystemTime>,
     /// Profile used by the profile provider.
     pub profile: Option<String>,
-    /// Providers tried before this one.
+    /// Providers tried before this one (`environment`, `profile`, ...).
     pub tried: Vec<String>,
     /// With `--role-arn`: the role assumed, and the source of the credentials that assumed it.
     pub role_arn: Option<String>,
@@ -55,16 +55,25 @@ pub struct CredentialInfo {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum CredentialFailure {
-    /// No provider had credentials; `tried` lists them with why each said no.
-    NotFound { tried: Vec<String> },
-    /// A provider was configured but failed (SSO session expired, bad profile, IMDS error...).
+    /// No provider had credentials; `tried` lists them, `reasons` why each said no (the
+    /// SDK's words, `provider: reason`), `profile` the profile looked at.
+    NotFound {
+        tried: Vec<String>,
+        reasons: Vec<String>,
+        profile: String,
+    },
+    /// A provider was configured but failed (SSO session expired, bad profile...); `detail`
+    /// is the whole error chain.
     ProviderFailed {
         source: String,
         detail: String,
         tried: Vec<String>,
     },
-    /// A provider did not answer in time.
-    TimedOut { source: String, detail: String },
+    /// A provider did not answer within `bound`.
+    TimedOut {
+        source: String,
+        bound: std::time::Duration,
+    },
 }
 
 /// What an API call's HTTP exchange showed, success or not.
@@ -118,7 +127,8 @@ impl ApiError {
         }
     }
 
-    /// One line for a report: `HTTP 403 AccessDenied: <message>` or the transport error.
+    /// One line for a report: `HTTP 403 AccessDenied: <message>`, or the transport error's
+    /// short cause.
     pub fn summary(&self) -> String {
         match &self.failure {
             ApiFailure::Service {
@@ -130,15 +140,26 @@ impl ApiError {
                 if let Some(c) = code {
                     s.push_str(&format!(" {c}"));
                 }
-                match message {
-                    Some(m) if !m.is_empty() => s.push_str(&format!(": {m}")),
-                    _ => s.push_str(" (the response carried no error message)"),
+                if let Some(m) = message.as_deref().filter(|m| !m.is_empty()) {
+                    s.push_str(&format!(": {m}"));
                 }
-                s
+                crate::errors::shorten(&s)
             }
-            ApiFailure::Timeout { detail } => format!("no answer in time: {detail}"),
-            ApiFailure::Unreachable { detail } => format!("could not connect: {detail}"),
-            ApiFailure::Other { detail } => detail.clone(),
+            ApiFailure::Timeout { detail }
+            | ApiFailure::Unreachable { detail }
+            | ApiFailure::Other { detail } => crate::errors::short_of_chain(detail),
+        }
+    }
+
+    /// The whole error, for `facts.error_detail`; `None` when the summary says it all.
+    pub fn detail(&self) -> Option<String> {
+        match &self.failure {
+            ApiFailure::Service { .. } => None,
+            ApiFailure::Timeout { detail }
+            | ApiFailure::Unreachable { detail }
+            | ApiFailure::Other { detail } => {
+                (crate::errors::short_of_chain(detail) != *detail).then(|| detail.clone())
+            }
         }
     }
 }

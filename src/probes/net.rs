@@ -123,12 +123,20 @@ impl HttpFailure {
 
 pub trait NetProbe: Send + Sync {
     /// How names are resolved, for the report.
-    fn resolver_label(&self) -> String;
+    /// Which resolver answers: `system` (the system configuration) or `flag`
+    /// (`--dns-server`), with its servers.
+    fn resolver(&self) -> ResolverInfo;
     fn resolve(&self, host: String) -> BoxFuture<'_, DnsAnswer>;
     /// TCP to each address in turn until one connects, then a verified TLS handshake.
     fn dial(&self, host: String, addrs: Vec<IpAddr>, port: u16) -> BoxFuture<'_, DialReport>;
     /// One GET, no redirects followed.
     fn get(&self, req: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, HttpFailure>>;
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResolverInfo {
+    pub kind: &'static str,
+    pub servers: Vec<String>,
 }
 
 /// Records the server's certificate before verifying it, so a failed handshake can still
@@ -223,7 +231,7 @@ pub struct SystemNet {
     resolver: SharedResolver,
     /// `--dns-server` was given.
     custom_dns: bool,
-    label: String,
+    resolver_info: ResolverInfo,
     roots: Arc<RootCertStore>,
     timeout: Duration,
     http: reqwest::Client,
@@ -268,7 +276,7 @@ impl reqwest::dns::Resolve for SharedResolver {
 fn build_resolver(
     dns_server: Option<SocketAddr>,
     timeout: Duration,
-) -> Result<(Resolver<TokioRuntimeProvider>, String), String> {
+) -> Result<(Resolver<TokioRuntimeProvider>, ResolverInfo), String> {
     let mut opts = ResolverOpts::default();
     opts.timeout = timeout;
     opts.attempts = 1;
@@ -288,7 +296,13 @@ fn build_resolver(
                 .with_options(opts)
                 .build()
                 .map_err(|e| format!("cannot set up DNS: {e}"))?;
-            Ok((r, format!("--dns-server {addr}")))
+            Ok((
+                r,
+                ResolverInfo {
+                    kind: "flag",
+                    servers: vec![addr.to_string()],
+                },
+            ))
         }
         None => {
             let (cfg, mut sys) = hickory_resolver::system_conf::read_system_conf()
@@ -305,7 +319,13 @@ fn build_resolver(
                 .with_options(sys)
                 .build()
                 .map_err(|e| format!("cannot set up DNS: {e}"))?;
-            Ok((r, format!("system resolver ({})", servers.join(", "))))
+            Ok((
+                r,
+                ResolverInfo {
+                    kind: "system",
+                    servers,
+                },
+            ))
         }
     }
 }
@@ -322,7 +342,7 @@ impl SystemNet {
         timeout: Duration,
         ca_bundle: Option<&[u8]>,
     ) -> Result<SystemNet, String> {
-        let (resolver, label) = build_resolver(dns_server, timeout)?;
+        let (resolver, resolver_info) = build_resolver(dns_server, timeout)?;
         let resolver = SharedResolver(Arc::new(resolver));
         let roots = Arc::new(root_store(ca_bundle));
         let (tls, _) = client_config(roots.clone(), &[b"h2", b"http/1.1"]);
@@ -338,7 +358,7 @@ impl SystemNet {
         Ok(SystemNet {
             resolver,
             custom_dns: dns_server.is_some(),
-            label,
+            resolver_info,
             roots,
             timeout,
             http,
@@ -469,8 +489,8 @@ fn dns_failure(e: &hickory_resolver::net::NetError) -> DnsFailure {
 }
 
 impl NetProbe for SystemNet {
-    fn resolver_label(&self) -> String {
-        self.label.clone()
+    fn resolver(&self) -> ResolverInfo {
+        self.resolver_info.clone()
     }
 
     fn resolve(&self, host: String) -> BoxFuture<'_, DnsAnswer> {

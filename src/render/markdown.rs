@@ -10,7 +10,7 @@ pub fn render(report: &Report) -> String {
     let mut out = format!(
         "# ecr-doctor report\n\necr-doctor {} · {}\n\n| Status | Check | Result |\n|---|---|---|\n",
         report.tool.version,
-        context_line(&report.context)
+        context_line(report)
     );
     for c in &report.checks {
         out.push_str(&format!(
@@ -22,13 +22,9 @@ pub fn render(report: &Report) -> String {
     }
     let todo = super::to_act_on(report);
     if !todo.is_empty() {
-        out.push_str("\n## What to do\n");
+        out.push_str(&format!("\n## {}\n", super::word(report, "what_to_do")));
         for c in todo {
-            let code = c
-                .code
-                .as_deref()
-                .map(|x| format!(" (`{x}`)"))
-                .unwrap_or_default();
+            let code = format!(" (`{}`)", c.code);
             out.push_str(&format!(
                 "\n### {} `{}`{code}\n\n{}\n",
                 status_label(c.status),

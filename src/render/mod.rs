@@ -6,7 +6,7 @@ pub mod markdown;
 pub mod table;
 
 use crate::catalog::{fill, unresolved, Catalog, Severity};
-use crate::engine::{CheckResult, EngineNote};
+use crate::engine::CheckResult;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::time::Duration;
@@ -22,6 +22,9 @@ pub struct Report {
     pub context: Context,
     pub summary: Summary,
     pub checks: Vec<CheckEntry>,
+    /// The report's own words (`_words.toml` `[text]`), filled at build time.
+    #[serde(skip)]
+    pub words: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -63,7 +66,10 @@ pub struct CheckEntry {
     pub id: String,
     pub title: String,
     pub status: Severity,
-    pub code: Option<String>,
+    /// The check's code, or an engine code (`engine` true) for results the engine decided.
+    pub code: String,
+    /// The engine decided this result: skipped, timed out, crashed.
+    pub engine: bool,
     pub message: String,
     pub remediation: Option<Remediation>,
     pub docs_url: Option<String>,
@@ -103,23 +109,37 @@ impl Report {
                 Severity::Skip => summary.skip += 1,
                 Severity::Error => summary.error += 1,
             }
-            let mut e = entry(catalog, r, &vars);
-            // a dependency that skipped for a reason of its own (e.g. no VPC): say that reason
-            if r.note == Some(EngineNote::DependencyNotPassed) {
-                let reason = results
-                    .iter()
-                    .filter(|d| r.skipped_because.contains(&d.id))
-                    .find_map(|d| {
-                        let code = d.code.as_ref()?;
-                        catalog.get(&d.id)?.codes.get(code)?.skip_reason.clone()
-                    });
-                if let Some(reason) = reason {
-                    e.message = format!("Skipped: {reason}");
-                }
-            }
-            checks.push(e);
+            checks.push(entry(catalog, r, &vars));
+        }
+        let mut words = std::collections::BTreeMap::new();
+        let mut wv = Map::new();
+        for (k, n) in [
+            ("pass", summary.pass),
+            ("warn", summary.warn),
+            ("fail", summary.fail),
+            ("skip", summary.skip),
+            ("error", summary.error),
+        ] {
+            wv.insert(k.into(), Value::from(n));
+        }
+        wv.insert(
+            "seconds".into(),
+            Value::String(format!("{:.2}", duration.as_secs_f64())),
+        );
+        for key in ["what_to_do", "summary"] {
+            words.insert(key.to_string(), catalog.text(key, &wv));
+        }
+        if let Some(src) = &context.vpc_source {
+            let mut v = Map::new();
+            v.insert("detected_from".into(), Value::String(src.clone()));
+            let l = catalog.labelled(None, &v);
+            words.insert(
+                "vpc_source".into(),
+                crate::catalog::value_text(&l["detected_from"]),
+            );
         }
         Report {
+            words,
             schema_version: SCHEMA_VERSION,
             tool: Tool {
                 name: "ecr-doctor".to_string(),
@@ -148,58 +168,64 @@ fn entry(catalog: &Catalog, r: &CheckResult, context_vars: &Map<String, Value>) 
     let spec = catalog.get(&r.id);
     let mut vars = context_vars.clone();
     vars.extend(r.facts.clone());
-    let code_spec = spec.and_then(|s| r.code.as_ref().and_then(|c| s.codes.get(c)));
-    let message = match (&r.note, code_spec) {
-        (Some(note), _) => note_message(note, &r.skipped_because),
-        (None, Some(c)) => fill(&c.message, &vars),
-        (None, None) => "no result".to_string(),
+    vars.insert(
+        "skipped_because".into(),
+        Value::from(r.skipped_because.clone()),
+    );
+    if let (Some(Value::String(id)), Some(Value::String(code))) =
+        (r.facts.get("reason_check"), r.facts.get("reason_code"))
+    {
+        // the dependency's own reason for skipping, e.g. "no VPC: pass --vpc ..."
+        if let Some(reason) = catalog
+            .get(id)
+            .and_then(|s| s.codes.get(code))
+            .and_then(|c| c.skip_reason.as_ref())
+        {
+            vars.insert("skip_reason".into(), Value::String(fill(reason, &vars)));
+        }
+    }
+    let vars = catalog.labelled(spec, &vars);
+    let (message, remediation_text, commands, code_docs) = if r.engine {
+        let e = catalog.engine.get(r.code);
+        (
+            e.map(|e| e.message.clone())
+                .unwrap_or_else(|| r.code.to_string()),
+            e.and_then(|e| e.remediation.clone()),
+            Vec::new(),
+            None,
+        )
+    } else {
+        let c = spec.and_then(|s| s.codes.get(r.code));
+        (
+            c.map(|c| c.message.clone())
+                .unwrap_or_else(|| r.code.to_string()),
+            c.and_then(|c| c.remediation.clone()),
+            c.map(|c| c.commands.clone()).unwrap_or_default(),
+            c.and_then(|c| c.docs_url.clone()),
+        )
     };
-    let remediation = code_spec.filter(|_| r.note.is_none()).and_then(|c| {
-        c.remediation.as_ref().map(|text| Remediation {
-            text: fill(text, &vars),
-            // a command that cannot be filled completely is left out rather than shown broken
-            commands: c
-                .commands
-                .iter()
-                .filter(|cmd| unresolved(cmd, &vars).is_empty())
-                .map(|cmd| fill(cmd, &vars))
-                .collect(),
-        })
+    let remediation = remediation_text.map(|text| Remediation {
+        text: fill(&text, &vars),
+        // a command that cannot be filled completely is left out rather than shown broken
+        commands: commands
+            .iter()
+            .filter(|cmd| unresolved(cmd, &vars).is_empty())
+            .map(|cmd| fill(cmd, &vars))
+            .collect(),
     });
-    let docs_url = code_spec
-        .and_then(|c| c.docs_url.clone())
-        .or_else(|| spec.and_then(|s| s.docs_url.clone()));
+    let docs_url = code_docs.or_else(|| spec.and_then(|s| s.docs_url.clone()));
     CheckEntry {
         id: r.id.clone(),
         title: spec.map(|s| s.title.clone()).unwrap_or_default(),
         status: r.status,
-        code: r.code.clone(),
-        message,
+        code: r.code.to_string(),
+        engine: r.engine,
+        message: fill(&message, &vars),
         remediation,
         docs_url,
         skipped_because: r.skipped_because.clone(),
         duration_ms: r.duration.as_millis() as u64,
         facts: r.facts.clone(),
-    }
-}
-
-fn note_message(note: &EngineNote, because: &[String]) -> String {
-    match note {
-        EngineNote::SkippedByUser => "Skipped: named in --skip".to_string(),
-        EngineNote::DependencyNotPassed => {
-            format!("Skipped: needs {} to pass first", because.join(", "))
-        }
-        EngineNote::Crashed(msg) => {
-            format!("The check crashed ({msg}); this is a bug in ecr-doctor, please report it")
-        }
-        EngineNote::TimedOut(d) => format!(
-            "The check did not finish within {} s; raise --timeout if the network is slow",
-            d.as_secs_f64()
-        ),
-        EngineNote::UnknownCode(code) => {
-            format!("Internal: the check returned code '{code}', which the catalog does not define")
-        }
-        EngineNote::NotImplemented => "Internal: this check has no implementation".to_string(),
     }
 }
 
@@ -221,22 +247,19 @@ pub fn status_label(s: Severity) -> &'static str {
     }
 }
 
-/// `4 passed, 1 warning, ...` for the table and markdown footers.
+/// One of the report's own words (see [`Report::words`]).
+pub fn word<'a>(r: &'a Report, key: &'a str) -> &'a str {
+    r.words.get(key).map(String::as_str).unwrap_or(key)
+}
+
+/// `4 passed, 1 warned, ...` for the table and markdown footers.
 pub fn summary_line(r: &Report) -> String {
-    let s = &r.summary;
-    format!(
-        "{} passed, {} warned, {} failed, {} skipped, {} errors in {:.2} s",
-        s.pass,
-        s.warn,
-        s.fail,
-        s.skip,
-        s.error,
-        r.duration_ms as f64 / 1000.0
-    )
+    word(r, "summary").to_string()
 }
 
 /// `region us-east-1 · account ... · registry ...`
-pub fn context_line(c: &Context) -> String {
+pub fn context_line(r: &Report) -> String {
+    let c = &r.context;
     let mut parts = Vec::new();
     for (k, v) in [
         ("region", &c.region),
@@ -249,7 +272,9 @@ pub fn context_line(c: &Context) -> String {
     ] {
         if let Some(v) = v {
             match (k, &c.vpc_source) {
-                ("vpc", Some(src)) if src != "--vpc" => parts.push(format!("vpc {v} (from {src})")),
+                ("vpc", Some(src)) if src != "flag" => {
+                    parts.push(format!("vpc {v} ({})", word(r, "vpc_source")))
+                }
                 _ => parts.push(format!("{k} {v}")),
             }
         }
@@ -268,34 +293,34 @@ pub mod tests {
             CheckResult {
                 id: "identity.caller".into(),
                 status: Severity::Pass,
-                code: Some("ok".into()),
+                code: "ok",
+                engine: false,
                 facts: serde_json::json!({"arn": "arn:aws:iam::123456789012:user/me", "account": "123456789012"})
                     .as_object()
                     .unwrap()
                     .clone(),
                 skipped_because: vec![],
-                note: None,
                 duration: Duration::from_millis(12),
             },
             CheckResult {
                 id: "token.get".into(),
                 status: Severity::Fail,
-                code: Some("access-denied".into()),
+                code: "access-denied",
+                engine: false,
                 facts: serde_json::json!({"arn": "arn:aws:iam::123456789012:user/me", "error": "HTTP 403 AccessDenied: no", "iam_kind": "user", "iam_name": "me"})
                     .as_object()
                     .unwrap()
                     .clone(),
                 skipped_because: vec![],
-                note: None,
                 duration: Duration::from_millis(20),
             },
             CheckResult {
                 id: "env.proxy".into(),
                 status: Severity::Skip,
-                code: None,
+                code: "dependency-not-passed",
+                engine: true,
                 facts: Map::new(),
                 skipped_because: vec!["token.get".into()],
-                note: Some(EngineNote::DependencyNotPassed),
                 duration: Duration::ZERO,
             },
         ];
@@ -353,13 +378,13 @@ pub mod tests {
         let mut res = CheckResult {
             id: "token.get".into(),
             status: Severity::Fail,
-            code: Some("access-denied".into()),
+            code: "access-denied",
+            engine: false,
             facts: serde_json::json!({"arn": "arn:aws:iam::123456789012:root", "error": "denied"})
                 .as_object()
                 .unwrap()
                 .clone(),
             skipped_because: vec![],
-            note: None,
             duration: Duration::ZERO,
         };
         r.checks[1] = entry(&cat, &res, &Map::new());

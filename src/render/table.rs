@@ -21,7 +21,7 @@ pub fn render(report: &Report, color: bool, width: u16) -> String {
     out.push_str(&format!(
         "ecr-doctor {} · {}\n",
         report.tool.version,
-        context_line(&report.context)
+        context_line(report)
     ));
     let mut table = Table::new();
     table
@@ -45,7 +45,7 @@ pub fn render(report: &Report, color: bool, width: u16) -> String {
     out.push('\n');
     let todo = super::to_act_on(report);
     if !todo.is_empty() {
-        out.push_str("\nWhat to do\n");
+        out.push_str(&format!("\n{}\n", super::word(report, "what_to_do")));
         for c in todo {
             let label = status_label(c.status);
             let label = if color {
@@ -58,11 +58,7 @@ pub fn render(report: &Report, color: bool, width: u16) -> String {
             } else {
                 label.to_string()
             };
-            let code = c
-                .code
-                .as_deref()
-                .map(|x| format!(" [{x}]"))
-                .unwrap_or_default();
+            let code = format!(" [{}]", c.code);
             out.push_str(&format!("\n{label} {}{code}: {}\n", c.id, c.message));
             if let Some(r) = &c.remediation {
                 for line in wrap(&r.text, width.saturating_sub(4).max(40) as usize) {

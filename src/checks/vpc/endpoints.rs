@@ -1,0 +1,345 @@
+//! `vpc.endpoint.ecr-api`, `vpc.endpoint.ecr-dkr` (interface endpoints: state, private DNS,
+//! security groups on 443, policy, AZ coverage) and `vpc.endpoint.s3` (the gateway endpoint
+//! on the client's route table, its policy on the layer bucket).
+
+use super::policy_eval::{evaluate, PolicyVerdict};
+use super::security_groups::{client_source, groups_allow_443, rules};
+use super::{context, internet_route, layer_bucket, partition, route_table_of, service_name};
+use crate::checks::{Ctx, VpcContext};
+use crate::engine::Finding;
+use crate::probes::{EndpointInfo, VpcSnapshot};
+use futures::future::{BoxFuture, FutureExt};
+use std::sync::Arc;
+
+crate::codes! {
+    /// The codes of both interface endpoint checks.
+    pub enum Interface {
+        Ok = "ok",
+        Missing = "missing",
+        MissingInternetRoute = "missing-internet-route",
+        NotAvailable = "not-available",
+        PrivateDnsDisabled = "private-dns-disabled",
+        SecurityGroupBlocks443 = "security-group-blocks-443",
+        PolicyDenies = "policy-denies",
+        PolicyConditional = "policy-conditional",
+        AzNotCovered = "az-not-covered",
+        NoVpcContext = "no-vpc-context",
+    }
+}
+
+crate::codes! {
+    pub enum Gateway {
+        Ok = "ok",
+        OkNoSubnet = "ok-no-subnet",
+        Missing = "missing",
+        MissingInternetRoute = "missing-internet-route",
+        InterfaceOnly = "interface-only",
+        NotAvailable = "not-available",
+        RouteTableNotAssociated = "route-table-not-associated",
+        PolicyDeniesLayerBucket = "policy-denies-layer-bucket",
+        PolicyConditional = "policy-conditional",
+        NoVpcContext = "no-vpc-context",
+    }
+}
+
+impl Interface {
+    /// The most serious finding decides the code (0 first); all are listed.
+    fn rank(self, private_dns_fatal: bool) -> u8 {
+        match self {
+            Interface::PrivateDnsDisabled if private_dns_fatal => 0,
+            Interface::SecurityGroupBlocks443 => 1,
+            Interface::PolicyDenies => 2,
+            Interface::PrivateDnsDisabled => 3,
+            Interface::PolicyConditional => 4,
+            Interface::AzNotCovered => 5,
+            // not findings of an existing endpoint
+            Interface::Ok
+            | Interface::Missing
+            | Interface::MissingInternetRoute
+            | Interface::NotAvailable
+            | Interface::NoVpcContext => 6,
+        }
+    }
+}
+
+/// No endpoint: is there a NAT or internet gateway to reach the service instead?
+fn internet_or_missing<K>(
+    snap: &VpcSnapshot,
+    vc: &VpcContext,
+    missing: K,
+    internet: K,
+) -> Finding<K> {
+    match internet_route(snap, vc) {
+        Some(target) => Finding::new(internet).fact("internet_target", target),
+        None => Finding::new(missing),
+    }
+}
+
+/// Subnets and a security group to name in a create-vpc-endpoint command.
+fn create_args(snap: &VpcSnapshot, vc: &VpcContext) -> (String, Option<String>) {
+    let subnets = match &vc.subnet_id {
+        Some(s) => s.clone(),
+        None => snap
+            .subnets
+            .iter()
+            .map(|s| s.id.clone())
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    let group = snap
+        .endpoints
+        .iter()
+        .filter(|e| e.kind == "Interface")
+        .find_map(|e| e.group_ids.first().cloned())
+        .or_else(|| vc.security_groups.first().cloned())
+        .or_else(|| {
+            snap.security_groups
+                .iter()
+                .find(|g| g.name == "default")
+                .map(|g| g.id.clone())
+        });
+    (subnets, group)
+}
+
+/// A policy verdict's facts, under `denied` or `conditional` when it is not `Allowed`.
+fn policy_finding<K>(v: PolicyVerdict, denied: K, conditional: K) -> Option<Finding<K>> {
+    match v {
+        PolicyVerdict::Allowed => None,
+        PolicyVerdict::Denied {
+            actions,
+            statements,
+        } => Some(
+            Finding::new(denied)
+                .fact("denied_actions", actions)
+                .fact("deny_statements", statements),
+        ),
+        PolicyVerdict::Unreadable(e) => Some(Finding::new(denied).fact("policy_error", e)),
+        PolicyVerdict::Conditional {
+            actions,
+            conditions,
+        } => Some(
+            Finding::new(conditional)
+                .fact("conditional_actions", actions)
+                .fact("conditions", conditions),
+        ),
+    }
+}
+
+fn interface_endpoint(
+    cx: Arc<Ctx>,
+    svc: &'static str,
+    private_dns_fatal: bool,
+) -> BoxFuture<'static, Finding<Interface>> {
+    async move {
+        let Some((vc, snap)) = context(&cx).await else {
+            return Finding::new(Interface::NoVpcContext);
+        };
+        let region = cx.region().to_string();
+        let service = service_name(&region, svc);
+        let (subnets_cmd, group_cmd) = create_args(&snap, &vc);
+        let candidates: Vec<&EndpointInfo> = snap
+            .endpoints
+            .iter()
+            .filter(|e| e.service_name == service && e.kind.eq_ignore_ascii_case("Interface"))
+            .collect();
+        let Some(ep) = candidates
+            .iter()
+            .find(|e| e.state.eq_ignore_ascii_case("available"))
+            .or(candidates.first())
+        else {
+            return internet_or_missing(
+                &snap,
+                &vc,
+                Interface::Missing,
+                Interface::MissingInternetRoute,
+            )
+            .fact("vpc_id", vc.vpc_id.clone())
+            .fact("service_name", service)
+            .fact("subnets_for_cmd", subnets_cmd)
+            .fact("security_group_for_cmd", group_cmd);
+        };
+        let client = client_source(&snap, &vc);
+        let account = cx
+            .registry()
+            .and_then(|r| crate::ecr::parse_registry_host(&r).map(|r| r.account))
+            .or_else(|| cx.identity().map(|i| i.account.clone()))
+            .unwrap_or_else(|| "*".into());
+        let repo = cx
+            .opts
+            .image
+            .as_ref()
+            .map(|i| i.repository.clone())
+            .unwrap_or_else(|| "example".into());
+        let repo_arn = format!(
+            "arn:{}:ecr:{region}:{account}:repository/{repo}",
+            partition(&region)
+        );
+        let endpoint_azs: Vec<String> = ep
+            .subnet_ids
+            .iter()
+            .filter_map(|id| {
+                snap.subnets
+                    .iter()
+                    .find(|s| &s.id == id)
+                    .map(|s| s.az.clone())
+            })
+            .collect();
+        let base = Finding::new(Interface::Ok)
+            .fact("endpoint_id", ep.id.clone())
+            .fact("service_name", service.clone())
+            .fact("vpc_id", vc.vpc_id.clone())
+            .fact("state", ep.state.clone())
+            .fact("private_dns", ep.private_dns)
+            .fact("endpoint_subnets", ep.subnet_ids.clone())
+            .fact("endpoint_azs", endpoint_azs.clone())
+            .fact("endpoint_groups", ep.group_ids.clone())
+            .fact("client_source", client.kind)
+            .fact("client_cidr", client.cidr.map(|c| c.to_string()))
+            .fact("client_groups", client.groups.clone())
+            .fact("repository_arn", repo_arn.clone());
+        if !ep.state.eq_ignore_ascii_case("available") {
+            return base.with_code(Interface::NotAvailable);
+        }
+        let mut findings: Vec<Finding<Interface>> = Vec::new();
+        if !ep.private_dns {
+            findings.push(Finding::new(Interface::PrivateDnsDisabled));
+        }
+        if !groups_allow_443(&snap, &ep.group_ids, &client) {
+            findings.push(
+                Finding::new(Interface::SecurityGroupBlocks443)
+                    .fact("rules", rules(&snap, &ep.group_ids))
+                    .fact("group_for_cmd", ep.group_ids.first().cloned()),
+            );
+        }
+        let requests = [
+            ("ecr:GetAuthorizationToken", "*".to_string()),
+            ("ecr:BatchGetImage", repo_arn.clone()),
+            ("ecr:GetDownloadUrlForLayer", repo_arn.clone()),
+            ("ecr:BatchCheckLayerAvailability", repo_arn.clone()),
+        ];
+        findings.extend(policy_finding(
+            evaluate(ep.policy.as_deref(), &requests, &cx),
+            Interface::PolicyDenies,
+            Interface::PolicyConditional,
+        ));
+        if let Some(az) = &vc.az {
+            if !endpoint_azs.is_empty() && !endpoint_azs.contains(az) {
+                findings.push(Finding::new(Interface::AzNotCovered).fact("az", az.clone()));
+            }
+        }
+        findings.sort_by_key(|f| f.code.rank(private_dns_fatal));
+        let all: Vec<&str> = findings
+            .iter()
+            .map(|f| crate::engine::Code::as_str(f.code))
+            .collect();
+        let all: Vec<String> = all.into_iter().map(str::to_string).collect();
+        match findings.into_iter().next() {
+            None => base,
+            Some(first) => base
+                .with_code(first.code)
+                .facts_from(&first.facts)
+                .fact("findings", all),
+        }
+    }
+    .boxed()
+}
+
+pub fn ecr_api(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Interface>> {
+    interface_endpoint(cx, "ecr.api", false)
+}
+
+pub fn ecr_dkr(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Interface>> {
+    interface_endpoint(cx, "ecr.dkr", true)
+}
+
+pub fn s3(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Gateway>> {
+    async move {
+        let Some((vc, snap)) = context(&cx).await else {
+            return Finding::new(Gateway::NoVpcContext);
+        };
+        let region = cx.region().to_string();
+        let service = service_name(&region, "s3");
+        let client_table = vc
+            .subnet_id
+            .as_deref()
+            .and_then(|s| route_table_of(&snap, s));
+        let table_for_cmd = client_table.map(|t| t.id.clone()).or_else(|| {
+            snap.route_tables
+                .iter()
+                .find(|t| t.main)
+                .map(|t| t.id.clone())
+        });
+        let of_service: Vec<&EndpointInfo> = snap
+            .endpoints
+            .iter()
+            .filter(|e| e.service_name == service)
+            .collect();
+        let gateway = of_service
+            .iter()
+            .filter(|e| e.kind.eq_ignore_ascii_case("Gateway"))
+            .max_by_key(|e| {
+                (
+                    client_table.is_some_and(|t| e.route_table_ids.contains(&t.id)),
+                    e.state.eq_ignore_ascii_case("available"),
+                )
+            });
+        let Some(ep) = gateway else {
+            let interface = of_service
+                .iter()
+                .find(|e| e.kind.eq_ignore_ascii_case("Interface"));
+            let o = match interface {
+                Some(i) => Finding::new(Gateway::InterfaceOnly).fact("endpoint_id", i.id.clone()),
+                None => {
+                    internet_or_missing(&snap, &vc, Gateway::Missing, Gateway::MissingInternetRoute)
+                }
+            };
+            return o
+                .fact("vpc_id", vc.vpc_id.clone())
+                .fact("service_name", service)
+                .fact("route_table", table_for_cmd);
+        };
+        let bucket = layer_bucket(&region);
+        let base = Finding::new(Gateway::Ok)
+            .fact("endpoint_id", ep.id.clone())
+            .fact("service_name", service.clone())
+            .fact("vpc_id", vc.vpc_id.clone())
+            .fact("state", ep.state.clone())
+            .fact("route_tables_with_endpoint", ep.route_table_ids.clone())
+            .fact("route_table", table_for_cmd.clone())
+            .fact("layer_bucket", bucket.clone());
+        if !ep.state.eq_ignore_ascii_case("available") {
+            return base.with_code(Gateway::NotAvailable);
+        }
+        if let (Some(subnet), Some(t)) = (&vc.subnet_id, client_table) {
+            if !ep.route_table_ids.contains(&t.id) {
+                return base
+                    .with_code(Gateway::RouteTableNotAssociated)
+                    .fact("subnet_id", subnet.clone())
+                    .fact(
+                        "association",
+                        if t.subnet_ids.contains(subnet) {
+                            "explicit"
+                        } else {
+                            "main"
+                        },
+                    );
+            }
+        }
+        let object = format!(
+            "arn:{}:s3:::{bucket}/docker/registry/v2/blobs/sha256/layer/data",
+            partition(&region)
+        );
+        if let Some(f) = policy_finding(
+            evaluate(ep.policy.as_deref(), &[("s3:GetObject", object)], &cx),
+            Gateway::PolicyDeniesLayerBucket,
+            Gateway::PolicyConditional,
+        ) {
+            return base.with_code(f.code).facts_from(&f.facts);
+        }
+        if vc.subnet_id.is_none() {
+            return base.with_code(Gateway::OkNoSubnet);
+        }
+        base
+    }
+    .boxed()
+}
