@@ -127,6 +127,41 @@ pub struct Cli {
     pub redact: bool,
 }
 
+impl Cli {
+    /// What the checks are asked to do: the flags, with the region the run settled on.
+    pub fn options(&self, region: String) -> Options {
+        Options {
+            region,
+            registry: self.registry.clone(),
+            vpc: self.vpc.clone(),
+            subnet: self.subnet.clone(),
+            security_groups: self.security_groups.clone(),
+            image: self.image.clone(),
+            platform: self.platform.clone(),
+            dns_server: self.dns_server,
+            role_arn: self.role_arn.clone(),
+            timeout: self.timeout,
+        }
+    }
+
+    /// How the AWS SDK is set up: the flags, the run's resolver (with `--dns-server`) and
+    /// the `AWS_CA_BUNDLE` contents.
+    pub fn sdk_options(
+        &self,
+        dns: Option<crate::probes::net::SharedResolver>,
+        ca_bundle: Option<Vec<u8>>,
+    ) -> SdkOptions {
+        SdkOptions {
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            timeout: self.timeout,
+            role_arn: self.role_arn.clone(),
+            dns,
+            ca_bundle,
+        }
+    }
+}
+
 fn usage_error(msg: &str) -> i32 {
     eprintln!("ecr-doctor: {msg} (see --help)");
     2
@@ -278,16 +313,7 @@ async fn run(
             Ok(n) => n,
             Err(e) => return usage_error(&e),
         };
-    let probe = match SdkProbe::load(SdkOptions {
-        region: cli.region.clone(),
-        profile: cli.profile.clone(),
-        timeout: cli.timeout,
-        role_arn: cli.role_arn.clone(),
-        dns: net.sdk_resolver(),
-        ca_bundle,
-    })
-    .await
-    {
+    let probe = match SdkProbe::load(cli.sdk_options(net.sdk_resolver(), ca_bundle)).await {
         Ok(p) => p,
         Err(e) => return usage_error(&e),
     };
@@ -300,18 +326,7 @@ async fn run(
         eprintln!("ecr-doctor: {}", catalog.text("running", &v));
     }
     let ctx = Arc::new(Ctx {
-        opts: Options {
-            region: region.clone(),
-            registry: cli.registry.clone(),
-            vpc: cli.vpc.clone(),
-            subnet: cli.subnet.clone(),
-            security_groups: cli.security_groups.clone(),
-            image: cli.image.clone(),
-            platform: cli.platform.clone(),
-            dns_server: cli.dns_server,
-            role_arn: cli.role_arn.clone(),
-            timeout: cli.timeout,
-        },
+        opts: cli.options(region.clone()),
         aws: Arc::new(probe),
         env: Arc::new(ProcessEnv),
         metadata: Arc::new(crate::probes::metadata::MetadataClient::from_env(
@@ -419,6 +434,69 @@ mod tests {
         .unwrap();
         reconcile(&mut c).unwrap();
         assert_eq!(c.region.as_deref(), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn options_come_from_the_flags() {
+        let c = parse_args(&[
+            "--region",
+            "eu-west-1",
+            "--profile",
+            "prod",
+            "--registry",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+            "--vpc",
+            "vpc-0abc1234def567890",
+            "--subnet",
+            "subnet-0123456789abcdef0",
+            "--security-group",
+            "sg-0123456789abcdef0",
+            "--security-group",
+            "sg-1a2b3c4d",
+            "--image",
+            "team/app:1.4",
+            "--platform",
+            "linux/arm64",
+            "--dns-server",
+            "10.0.0.2",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/puller",
+            "--timeout",
+            "750ms",
+        ])
+        .unwrap();
+        let o = c.options("eu-central-1".into());
+        assert_eq!(o.region, "eu-central-1", "the run's region, not the flag");
+        assert_eq!(
+            o.registry.as_deref(),
+            Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com")
+        );
+        assert_eq!(o.vpc.as_deref(), Some("vpc-0abc1234def567890"));
+        assert_eq!(o.subnet.as_deref(), Some("subnet-0123456789abcdef0"));
+        assert_eq!(o.security_groups, ["sg-0123456789abcdef0", "sg-1a2b3c4d"]);
+        assert_eq!(o.image.unwrap().to_string(), "team/app:1.4");
+        assert_eq!(o.platform, "linux/arm64");
+        assert_eq!(o.dns_server, Some("10.0.0.2:53".parse().unwrap()));
+        assert_eq!(
+            o.role_arn.as_deref(),
+            Some("arn:aws:iam::123456789012:role/puller")
+        );
+        assert_eq!(o.timeout, Duration::from_millis(750));
+        let s = c.sdk_options(None, Some(b"pem".to_vec()));
+        assert_eq!(s.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(s.profile.as_deref(), Some("prod"));
+        assert_eq!(s.timeout, Duration::from_millis(750));
+        assert_eq!(s.role_arn, o.role_arn);
+        assert!(s.dns.is_none());
+        assert_eq!(s.ca_bundle.as_deref(), Some(&b"pem"[..]));
+        // defaults
+        let d = parse_args(&[]).unwrap();
+        let o = d.options("us-east-1".into());
+        assert_eq!(o.platform, "linux/amd64");
+        assert_eq!(o.timeout, Duration::from_secs(5));
+        assert!(o.registry.is_none() && o.image.is_none() && o.security_groups.is_empty());
+        let s = d.sdk_options(None, None);
+        assert!(s.region.is_none() && s.profile.is_none() && s.role_arn.is_none());
     }
 
     #[test]

@@ -1,151 +1,8 @@
-//! Flags and exit codes, without the lab.
+//! Runs without the lab: check selection and colour (the cases of flags, help and exit
+//! codes are data: tests/cmd, run by cmd.rs).
 
-use crate::harness::{doctor, pairs};
-
-fn usage(args: &[&str]) -> String {
-    let r = doctor(&[], args);
-    assert_eq!(
-        r.code, 2,
-        "{args:?} should be bad usage; stdout: {} stderr: {}",
-        r.stdout, r.stderr
-    );
-    assert!(r.stdout.is_empty(), "{args:?}: nothing on stdout");
-    let lines: Vec<&str> = r.stderr.lines().collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "{args:?}: one line on stderr, got {:?}",
-        r.stderr
-    );
-    assert!(lines[0].starts_with("ecr-doctor: "), "{:?}", lines[0]);
-    lines[0].to_string()
-}
-
-#[test]
-fn bad_flag_values_exit_2_with_one_line_naming_the_flag() {
-    let cases: &[(&[&str], &[&str])] = &[
-        (&["--vpc", "vpc_123"], &["--vpc", "not a VPC id"]),
-        (&["--subnet", "sn-1"], &["--subnet", "not a subnet id"]),
-        (
-            &["--security-group", "default"],
-            &["--security-group", "security group id"],
-        ),
-        (&["--image", "App:Latest"], &["--image", "repository name"]),
-        (&["--image", "app@sha256:abc"], &["--image", "64"]),
-        (&["--timeout", "soon"], &["--timeout", "not a duration"]),
-        (&["--timeout", "0s"], &["--timeout", "out of range"]),
-        (&["--output", "xml"], &["--output", "xml"]),
-        (&["--color", "sometimes"], &["--color"]),
-        (&["--region", "useast1"], &["--region", "not an AWS region"]),
-        (
-            &["--registry", "docker.io"],
-            &["--registry", "not an ECR registry host"],
-        ),
-        (
-            &["--registry", "public.ecr.aws"],
-            &["--registry", "ECR Public"],
-        ),
-        (
-            &["--dns-server", "dns.local"],
-            &["--dns-server", "IP or IP:PORT"],
-        ),
-        (&["--role-arn", "puller"], &["--role-arn", "IAM role ARN"]),
-        (&["--bogus"], &["--bogus"]),
-    ];
-    for (args, needles) in cases {
-        let line = usage(args);
-        for n in *needles {
-            assert!(line.contains(n), "{args:?}: {line:?} lacks {n:?}");
-        }
-    }
-}
-
-#[test]
-fn bad_check_ids_and_conflicts_exit_2() {
-    assert!(usage(&["--only", "token.get,nope"]).contains("unknown check id 'nope'"));
-    assert!(usage(&["--skip", "tokens"]).contains("unknown check id 'tokens'"));
-    let line = usage(&[
-        "--region",
-        "eu-west-1",
-        "--registry",
-        "123456789012.dkr.ecr.us-east-1.amazonaws.com",
-    ]);
-    assert!(line.contains("does not match"), "{line}");
-}
-
-#[test]
-fn environment_problems_exit_2() {
-    let r = doctor(&pairs(&[("AWS_CA_BUNDLE", "/nonexistent/ca.pem")]), &[]);
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr
-            .contains("AWS_CA_BUNDLE=/nonexistent/ca.pem cannot be read"),
-        "{}",
-        r.stderr
-    );
-    // no region anywhere (the instance metadata endpoint is a closed loopback port)
-    let r = doctor(&pairs(&[("AWS_REGION", "")]), &[]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("no AWS region"), "{}", r.stderr);
-    let r = doctor(&pairs(&[("AWS_REGION", "useast1")]), &[]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("'useast1' from the environment (AWS_REGION) is not an AWS region"),
-        "{}",
-        r.stderr
-    );
-}
-
-#[test]
-fn help_version_and_list_checks() {
-    let r = doctor(&[], &["--help"]);
-    assert_eq!(r.code, 0);
-    for s in [
-        "--vpc <VPC_ID>",
-        "--timeout <DURATION>",
-        "Examples:",
-        "Exit status",
-    ] {
-        assert!(r.stdout.contains(s), "help lacks {s}");
-    }
-    let r = doctor(&[], &["--version"]);
-    assert_eq!(r.code, 0);
-    assert!(r.stdout.starts_with("ecr-doctor "));
-    let r = doctor(&[], &["--list-checks"]);
-    assert_eq!(r.code, 0);
-    let first: Vec<&str> = r
-        .stdout
-        .lines()
-        .map(|l| l.split_whitespace().next().unwrap())
-        .collect();
-    assert_eq!(
-        first[..5],
-        [
-            "credentials.source",
-            "identity.caller",
-            "identity.clock-skew",
-            "token.get",
-            "env.proxy"
-        ]
-    );
-    assert!(r.stdout.contains("(needs identity.caller)"));
-    let r = doctor(&[], &["--list-checks", "--output", "json"]);
-    let v = r.json();
-    assert_eq!(v["schema_version"], 1);
-    let token = v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "token.get")
-        .unwrap();
-    assert_eq!(token["depends_on"][0], "identity.caller");
-    assert!(token["codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["code"] == "access-denied" && c["severity"] == "fail"));
-}
+use crate::harness::{clean_env, doctor, pairs, run_of, OFFLINE_SKIP};
+use std::process::Command;
 
 #[test]
 fn only_runs_a_check_with_its_dependencies() {
@@ -165,15 +22,79 @@ fn only_runs_a_check_with_its_dependencies() {
     assert_eq!(r.code, 0, "skips alone do not fail");
 }
 
+/// A run that renders a table without the network: no credentials anywhere, so
+/// `credentials.source` fails, and instance metadata is a closed loopback port.
+const TABLE_RUN: [&str; 2] = ["--only", "credentials.source"];
+
+fn has_escapes(s: &str) -> bool {
+    s.contains("\x1b[")
+}
+
+/// The table was rendered (an assertion on escapes means something only then).
+fn assert_table(out: &str) {
+    assert!(
+        out.contains("credentials.source") && out.contains("FAIL"),
+        "no table:\n{out}"
+    );
+}
+
 #[test]
-fn colour_follows_the_flag_and_no_color() {
-    let r = doctor(&[], &["--only", "env.proxy", "--color", "always"]);
-    assert!(r.stdout.contains("\x1b["));
-    let r = doctor(&[], &["--only", "env.proxy"]);
-    assert!(!r.stdout.contains("\x1b["), "not a terminal: no colour");
+fn colour_follows_the_flag() {
+    let r = doctor(&[], &[&TABLE_RUN[..], &["--color", "always"]].concat());
+    assert_table(&r.stdout);
+    assert!(has_escapes(&r.stdout), "--color always:\n{}", r.stdout);
+    // NO_COLOR does not override an explicit request
     let r = doctor(
         &pairs(&[("NO_COLOR", "1")]),
-        &["--only", "env.proxy", "--color", "auto"],
+        &[&TABLE_RUN[..], &["--color", "always"]].concat(),
     );
-    assert!(!r.stdout.contains("\x1b["));
+    assert!(has_escapes(&r.stdout), "--color always with NO_COLOR");
+    let r = doctor(&[], &[&TABLE_RUN[..], &["--color", "never"]].concat());
+    assert_table(&r.stdout);
+    assert!(!has_escapes(&r.stdout), "--color never:\n{}", r.stdout);
+}
+
+/// Runs the doctor (clean environment plus `env`) with `--color auto` under a
+/// pseudo-terminal made by util-linux `script`, with `shell_tail` (e.g. `| cat`) after it;
+/// returns what the terminal showed.
+fn on_a_terminal(env: &[(&str, &str)], shell_tail: &str) -> String {
+    let script = std::path::Path::new("/usr/bin/script");
+    assert!(
+        script.exists(),
+        "the terminal tests need `script` from util-linux (apt-get install bsdutils)"
+    );
+    let home = tempfile::tempdir().unwrap();
+    let mut words = vec![env!("CARGO_BIN_EXE_ecr-doctor")];
+    words.extend(TABLE_RUN);
+    words.extend(["--skip", OFFLINE_SKIP, "--color", "auto"]);
+    let line = words
+        .iter()
+        .map(|w| format!("'{w}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut cmd = Command::new(script);
+    clean_env(&mut cmd, home.path());
+    cmd.env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1")
+        .env("AWS_REGION", "us-east-1")
+        .env("TERM", "xterm")
+        .envs(env.iter().copied())
+        .args(["-qec", &format!("{line} {shell_tail}"), "/dev/null"]);
+    let r = run_of(cmd.output().expect("run script"));
+    assert!(r.stderr.is_empty(), "script: {}", r.stderr);
+    r.stdout
+}
+
+#[test]
+fn colour_auto_follows_the_terminal_and_no_color() {
+    let tty = on_a_terminal(&[], "");
+    assert_table(&tty);
+    assert!(has_escapes(&tty), "a terminal gets colour:\n{tty}");
+    let no_color = on_a_terminal(&[("NO_COLOR", "1")], "");
+    assert_table(&no_color);
+    assert!(!has_escapes(&no_color), "NO_COLOR=1:\n{no_color}");
+    // an empty NO_COLOR is not set (no-color.org)
+    assert!(has_escapes(&on_a_terminal(&[("NO_COLOR", "")], "")));
+    let piped = on_a_terminal(&[], "| cat");
+    assert_table(&piped);
+    assert!(!has_escapes(&piped), "stdout is a pipe:\n{piped}");
 }

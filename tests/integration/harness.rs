@@ -20,10 +20,11 @@ pub fn lab_python() -> PathBuf {
     py
 }
 
-/// A moto server of the lab on a free loopback port, stopped on drop.
+/// A moto server of the lab on a free loopback port, stopped on drop. It logs the JSON
+/// requests it gets (ECR's) to a file: see [`Moto::requests`].
 pub struct Moto {
     child: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub ready: Value,
 }
 
@@ -35,6 +36,8 @@ impl Moto {
         cmd.arg(repo().join("tests/lab/moto_lab.py"))
             .args(["--port", "0", "--ready-file"])
             .arg(&ready)
+            .arg("--request-log")
+            .arg(dir.path().join("requests.jsonl"))
             .args(args)
             .env_remove("AWS_CA_BUNDLE")
             .stdout(Stdio::null())
@@ -57,11 +60,7 @@ impl Moto {
             std::thread::sleep(Duration::from_millis(50));
         }
         let ready: Value = serde_json::from_str(&std::fs::read_to_string(&ready).unwrap()).unwrap();
-        Moto {
-            child,
-            _dir: dir,
-            ready,
-        }
+        Moto { child, dir, ready }
     }
 
     pub fn endpoint(&self) -> String {
@@ -74,6 +73,16 @@ impl Moto {
             u["access_key_id"].as_str().unwrap().to_string(),
             u["secret_access_key"].as_str().unwrap().to_string(),
         )
+    }
+
+    /// Every request with an X-Amz-Target header (ECR's) so far, oldest first, as
+    /// `{"target": "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken", "body": {..}}`.
+    pub fn requests(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
+            .expect("the lab's request log")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
     }
 
     /// Environment of a client of this lab, signed in as `user`.

@@ -1,6 +1,7 @@
 //! Credentials, identity, clock, token and proxy checks against the moto lab.
 
 use crate::harness::{closed_port, doctor, fake_server, pairs, validate_schema, Moto};
+use serde_json::{json, Value};
 
 const FIRST_FAMILY: [&str; 5] = [
     "credentials.source",
@@ -231,6 +232,15 @@ fn expired_and_short_tokens() {
     assert_eq!(r.not_passing(), ["token.get=warn/expires-soon"]);
 }
 
+/// The `registryIds` of the GetAuthorizationToken requests the lab got after the first `from`.
+fn token_requests(moto: &Moto, from: usize) -> Vec<Value> {
+    moto.requests()[from..]
+        .iter()
+        .filter(|r| r["target"] == "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken")
+        .map(|r| r["body"]["registryIds"].clone())
+        .collect()
+}
+
 #[test]
 fn registry_flag_sets_the_region_and_the_token_request() {
     // no AWS_REGION: the region comes from --registry
@@ -248,7 +258,16 @@ fn registry_flag_sets_the_region_and_the_token_request() {
     );
     assert_eq!(r.code, 0, "{:?}", r.not_passing());
     assert_eq!(r.json()["context"]["region"], "us-east-1");
+    // the caller's own registry: no other account's id in the request
+    let same = token_requests(&moto, 0);
+    assert_eq!(same.len(), 1, "one token request: {same:?}");
+    assert!(
+        same[0].is_null() || same[0] == json!(["123456789012"]),
+        "registryIds of the same-account request: {}",
+        same[0]
+    );
     // a registry of another account: GetAuthorizationToken is asked for that registry
+    let seen = moto.requests().len();
     let r = doctor(
         &env,
         &[
@@ -258,6 +277,8 @@ fn registry_flag_sets_the_region_and_the_token_request() {
             "210987654321.dkr.ecr.us-east-1.amazonaws.com",
         ],
     );
+    let other = token_requests(&moto, seen);
+    assert_eq!(other, [json!(["210987654321"])], "registryIds sent");
     let facts = r.entry("token.get")["facts"].clone();
     assert_eq!(facts["registry_id"], "210987654321", "{facts}");
 }
@@ -265,7 +286,7 @@ fn registry_flag_sets_the_region_and_the_token_request() {
 #[test]
 fn no_secret_in_any_output() {
     let moto = Moto::start(&[], &[]);
-    let secret_key = moto.user("lab-healthy").1;
+    let (key_id, secret_key) = moto.user("lab-healthy");
     let mut env = moto.env_as("lab-healthy");
     let session = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKENvalue0123456789abcdef";
     env.push(("AWS_SESSION_TOKEN".into(), session.into()));
@@ -274,14 +295,41 @@ fn no_secret_in_any_output() {
         "http://user:proxy-password-123@127.0.0.1:9".into(),
     ));
     env.push(("NO_PROXY".into(), "127.0.0.1".into()));
+    // every run loads the credentials and fetches a token: the secrets are in the process
     for args in [
         &["--output", "json"][..],
         &["--output", "markdown"],
         &["--color", "always"],
-        &["--list-checks"],
+        // the credentials signed an AssumeRole call, and the role's signed the rest
+        &[
+            "--output",
+            "json",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/lab-puller",
+        ],
     ] {
         let r = doctor(&env, args);
         let all = format!("{}{}", r.stdout, r.stderr);
+        // the credentials were loaded and a token fetched, whatever the format
+        if args.contains(&"json") {
+            assert_eq!(r.check("token.get").0, "pass", "{args:?}");
+        } else {
+            assert!(
+                r.stdout
+                    .lines()
+                    .any(|l| l.contains("token.get") && l.contains("PASS")),
+                "no token fetched in {args:?}:\n{}",
+                r.stdout
+            );
+        }
+        if args.contains(&"--role-arn") {
+            assert_eq!(
+                r.check("credentials.source"),
+                ("pass".into(), Some("ok-assumed-role".into()))
+            );
+        } else {
+            assert!(all.contains(&key_id), "credentials not shown in {args:?}");
+        }
         assert!(
             !all.contains(&secret_key),
             "secret key in output of {args:?}"
@@ -304,12 +352,6 @@ fn no_secret_in_any_output() {
             "token password in output of {args:?}"
         );
     }
-    let r = doctor(&env, &["--output", "json"]);
-    assert_eq!(
-        r.check("token.get").0,
-        "pass",
-        "the token was really fetched"
-    );
 }
 
 #[test]

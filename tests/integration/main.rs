@@ -1,7 +1,8 @@
 //! The one integration-test binary: runs the built `ecr-doctor` against the lab
-//! (tests/lab) and checks flags and exit codes.
+//! (tests/lab) and checks flags and exit codes; `cmd` runs the CLI cases of tests/cmd.
 
 mod cli;
+mod cmd;
 mod dataplane;
 mod harness;
 mod identity;

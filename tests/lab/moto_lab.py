@@ -3,6 +3,7 @@
 
     moto_lab.py --port N --ready-file PATH [--enforce-auth] [--clock-offset SECONDS]
                 [--parent-pid PID] [--vpc-worlds] [--imds-port N] [--ecs-port N]
+                [--request-log PATH]
 
 Serves moto (all services, one WSGI app) on 127.0.0.1:N in this process (N=0 picks a
 free port), seeds a small AWS world with boto3 against itself, optionally turns IAM
@@ -18,6 +19,10 @@ and serves until SIGTERM/SIGINT (exit 0; the ready file is removed on exit).
 Nothing is printed on stdout; diagnostics go to stderr; request logs are off.
 
 Optional parts (each adds one key to the ready file):
+  --request-log PATH  lab extension 5: appends one JSON line per request that carries an
+                    X-Amz-Target header (the JSON protocols: here ECR), before moto handles
+                    it: {"target": <X-Amz-Target>, "body": <the JSON body, or its text when
+                    it is not JSON, or null when empty>}. No key.
   --parent-pid PID  watchdog: polls every 0.5 s and exits like on SIGTERM (ready file
                     removed, exit 0) once PID is gone or a zombie. No key.
   --vpc-worlds      after the seeding above, creates one VPC per entry of VPC_WORLDS (below)
@@ -79,6 +84,10 @@ Lab extensions (what and why):
     moto reports every endpoint as "available". An endpoint tagged `lab:state=<value>` is
     reported with State <value> (DescribeVpcEndpoints, its vpc-endpoint-state filter, and
     CreateVpcEndpoint's answer); untagged endpoints keep moto's behaviour.
+ 5. Request log (WSGI middleware, only with --request-log). Why: tests assert what the
+    doctor asked for, e.g. that GetAuthorizationToken for another account's registry
+    carried registryIds = [that account]; moto's answer does not show it. The body is read
+    once and handed on to moto unchanged.
 """
 from __future__ import annotations
 
@@ -214,6 +223,37 @@ class ClockOffsetMiddleware:
             return start_response(status, headers, exc_info)
 
         return self.app(environ, _start)
+
+
+class RequestLogMiddleware:
+    """Lab extension 5: one JSON line per X-Amz-Target request, written before moto runs."""
+
+    def __init__(self, app, path: str):
+        self.app = app
+        self.path = path
+        self.lock = threading.Lock()
+        open(path, "w").close()
+
+    def __call__(self, environ, start_response):
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:
+            import io
+
+            try:
+                n = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                n = 0
+            raw = environ["wsgi.input"].read(n) if n > 0 else b""
+            environ["wsgi.input"] = io.BytesIO(raw)
+            text = raw.decode("utf-8", "replace")
+            try:
+                body = json.loads(text) if text else None
+            except ValueError:
+                body = text
+            line = json.dumps({"target": target, "body": body}, separators=(",", ":"))
+            with self.lock, open(self.path, "a") as f:
+                f.write(line + "\n")
+        return self.app(environ, start_response)
 
 
 def make_handler_class():
@@ -847,6 +887,8 @@ def main(argv=None) -> int:
     ap.add_argument("--tls-cert", help="PEM certificate (chain) for --tls-listen")
     ap.add_argument("--tls-key", help="PEM private key for --tls-listen")
     ap.add_argument("--parent-pid", type=int, help="exit (cleanly) once this process is gone")
+    ap.add_argument("--request-log", metavar="PATH",
+                    help="append one JSON line per X-Amz-Target request (target, body)")
     ap.add_argument("--vpc-worlds", action="store_true", help="seed the VPC worlds")
     ap.add_argument("--imds-port", type=int, help="IMDSv2 stand-in port (0 = pick one)")
     ap.add_argument("--ecs-port", type=int, help="ECS task metadata v4 stand-in port (0 = pick one)")
@@ -867,6 +909,8 @@ def main(argv=None) -> int:
     patch_endpoint_state()
     app = ClockOffsetMiddleware(DomainDispatcherApplication(create_backend_app),
                                 args.clock_offset)
+    if args.request_log:
+        app = RequestLogMiddleware(app, args.request_log)
     server = make_server("127.0.0.1", args.port, app, threaded=True,
                          request_handler=make_handler_class())
     port = server.server_address[1]
