@@ -86,8 +86,11 @@ pub fn source(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Source>> {
                 detail,
                 tried,
             }) => Finding::new(Source::ProviderFailed)
+                .fact(
+                    "role_arn",
+                    cx.opts.role_arn.clone().filter(|_| source == "assume-role"),
+                )
                 .fact("source", source)
-                .fact("role_arn", cx.opts.role_arn.clone())
                 .fact("error", crate::errors::short_of_chain(&detail))
                 .fact("error_detail", detail)
                 .fact("tried", tried),

@@ -259,6 +259,10 @@ pub fn with_api_error<K>(f: Finding<K>, e: &crate::probes::ApiError) -> Finding<
         .fact("http_status", e.status())
         .fact_or_null("endpoint", e.exchange.endpoint.clone())
         .fact("error_detail", e.detail())
+        .fact(
+            "timed_out",
+            matches!(e.failure, crate::probes::ApiFailure::Timeout { .. }).then_some(true),
+        )
 }
 
 /// Every check implementation. The ids are the catalog's: a test proves both lists and every

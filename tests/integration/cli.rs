@@ -17,8 +17,14 @@ fn only_runs_a_check_with_its_dependencies() {
     );
     assert_eq!(r.code, 1, "no credentials here");
     let r = doctor(&[], &["--skip", "credentials.source", "--output", "json"]);
-    assert_eq!(r.check("credentials.source"), ("skip".into(), None));
-    assert_eq!(r.check("token.get"), ("skip".into(), None));
+    assert_eq!(
+        r.check("credentials.source"),
+        ("skip".into(), Some("skipped-by-user".into()))
+    );
+    assert_eq!(
+        r.check("token.get"),
+        ("skip".into(), Some("dependency-not-passed".into()))
+    );
     assert_eq!(r.code, 0, "skips alone do not fail");
 }
 

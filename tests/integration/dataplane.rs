@@ -164,13 +164,13 @@ fn healthy_world_pulls_a_layer_through_the_s3_redirect() {
     let dns = r.entry("dns.ecr-dkr");
     assert_eq!(dns["code"], "ok-endpoint");
     assert_eq!(dns["facts"]["addresses"][0], "10.1.1.11");
+    assert_eq!(dns["facts"]["resolver"], "system", "{}", dns["facts"]);
     assert!(
-        dns["facts"]["resolver"]
+        dns["message"]
             .as_str()
             .unwrap()
-            .starts_with("system resolver"),
-        "{}",
-        dns["facts"]
+            .contains("system resolver ("),
+        "{dns}"
     );
     let net = r.entry("net.ecr-dkr");
     assert!(net["facts"]["cert_issuer"]
@@ -202,7 +202,7 @@ fn healthy_world_pulls_a_layer_through_the_s3_redirect() {
         r.not_passing(),
         [
             "image.manifest=fail/not-found",
-            "image.layer-download=skip/-"
+            "image.layer-download=skip/dependency-not-passed"
         ]
     );
     let facts = &r.entry("image.manifest")["facts"];
@@ -253,9 +253,9 @@ fn registry_blackholed_refused_and_wrong_certificate() {
         r.not_passing(),
         [
             "net.ecr-dkr=fail/connect-timeout",
-            "registry.auth=skip/-",
-            "image.manifest=skip/-",
-            "image.layer-download=skip/-"
+            "registry.auth=skip/dependency-not-passed",
+            "image.manifest=skip/dependency-not-passed",
+            "image.layer-download=skip/dependency-not-passed"
         ]
     );
     assert_eq!(r.entry("net.ecr-dkr")["facts"]["address"], "10.1.1.11:443");
@@ -293,8 +293,8 @@ fn registry_blackholed_refused_and_wrong_certificate() {
         r.not_passing(),
         [
             "registry.auth=fail/unauthorized",
-            "image.manifest=skip/-",
-            "image.layer-download=skip/-"
+            "image.manifest=skip/dependency-not-passed",
+            "image.layer-download=skip/dependency-not-passed"
         ]
     );
     let cmd = r.entry("registry.auth")["remediation"]["commands"][0]
@@ -392,9 +392,15 @@ fn dns_server_flag_and_an_https_proxy() {
     };
     // --dns-server: the lab's dnsmasq by address, then a server that never answers
     let r = lab.doctor(&args(&["--dns-server", "127.0.0.1:53"]));
-    assert_eq!(
-        r.entry("dns.ecr-dkr")["facts"]["resolver"],
-        "--dns-server 127.0.0.1:53"
+    let dns = r.entry("dns.ecr-dkr");
+    assert_eq!(dns["facts"]["resolver"], "flag");
+    assert_eq!(dns["facts"]["dns_servers"][0], "127.0.0.1:53");
+    assert!(
+        dns["message"]
+            .as_str()
+            .unwrap()
+            .contains("--dns-server 127.0.0.1:53"),
+        "{dns}"
     );
     assert_eq!(r.check("dns.ecr-dkr").0, "pass");
     let r = lab.doctor(&args(&[

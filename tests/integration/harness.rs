@@ -174,7 +174,7 @@ impl Run {
                 .collect();
             let nothing_to_do = c["status"] == "skip"
                 && (matches!(c["code"].as_str(), Some("no-vpc" | "no-image"))
-                    || c["message"] == "Skipped: named in --skip"
+                    || c["code"] == "skipped-by-user"
                     || (!because.is_empty()
                         && because.iter().all(|b| ignored.iter().any(|i| i == b))));
             if nothing_to_do {

@@ -40,7 +40,7 @@ fn healthy_world_passes_and_json_matches_the_schema() {
     assert!((11.9..=12.0).contains(&hours), "{hours}");
     assert_eq!(token["facts"]["user"], "AWS");
     let creds = r.entry("credentials.source");
-    assert_eq!(creds["facts"]["source"], "environment variables");
+    assert_eq!(creds["facts"]["source"], "environment");
     assert_eq!(
         r.entry("identity.caller")["facts"]["arn"],
         "arn:aws:iam::123456789012:user/lab-healthy"
@@ -90,7 +90,11 @@ fn no_credentials_fails_and_skips_dependents() {
     }
     assert!(!c["remediation"]["commands"].as_array().unwrap().is_empty());
     for id in ["identity.caller", "identity.clock-skew", "token.get"] {
-        assert_eq!(r.check(id), ("skip".into(), None), "{id}");
+        assert_eq!(
+            r.check(id),
+            ("skip".into(), Some("dependency-not-passed".into())),
+            "{id}"
+        );
     }
     assert_eq!(
         r.entry("token.get")["skipped_because"][0],
@@ -131,11 +135,14 @@ fn unknown_access_key_is_invalid_credentials_with_status() {
         r.not_passing()[..2],
         [
             "identity.caller=fail/invalid-credentials",
-            "token.get=skip/-"
+            "token.get=skip/dependency-not-passed"
         ]
     );
     // the VPC checks need the identity too
-    assert_eq!(r.check("vpc.lookup"), ("skip".into(), None));
+    assert_eq!(
+        r.check("vpc.lookup"),
+        ("skip".into(), Some("dependency-not-passed".into()))
+    );
 }
 
 #[test]
@@ -147,9 +154,9 @@ fn token_denied_by_iam_names_the_fix() {
         r.not_passing(),
         [
             "token.get=fail/access-denied",
-            "registry.auth=skip/-",
-            "image.manifest=skip/-",
-            "image.layer-download=skip/-"
+            "registry.auth=skip/dependency-not-passed",
+            "image.manifest=skip/dependency-not-passed",
+            "image.layer-download=skip/dependency-not-passed"
         ]
     );
     let e = r.entry("token.get");
@@ -208,9 +215,11 @@ fn clock_skew_is_measured_against_the_server_date() {
         r.not_passing(),
         ["identity.clock-skew=fail/clock-skew-over-5-minutes"]
     );
-    assert_eq!(
-        r.entry("identity.clock-skew")["facts"]["direction"],
-        "ahead of"
+    let skew = r.entry("identity.clock-skew");
+    assert_eq!(skew["facts"]["direction"], "ahead");
+    assert!(
+        skew["message"].as_str().unwrap().contains("s ahead of AWS"),
+        "{skew}"
     );
 }
 
@@ -222,9 +231,9 @@ fn expired_and_short_tokens() {
         r.not_passing(),
         [
             "token.get=fail/expired",
-            "registry.auth=skip/-",
-            "image.manifest=skip/-",
-            "image.layer-download=skip/-"
+            "registry.auth=skip/dependency-not-passed",
+            "image.manifest=skip/dependency-not-passed",
+            "image.layer-download=skip/dependency-not-passed"
         ]
     );
     let moto = Moto::start(&[], &[("LAB_TOKEN_TTL_SECONDS", "1800")]);
