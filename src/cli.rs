@@ -189,12 +189,13 @@ fn reconcile(cli: &mut Cli) -> Result<(), String> {
     Ok(())
 }
 
-fn use_color(choice: ColorChoice) -> bool {
+/// Colour on a stream that is (`terminal`) or is not a terminal.
+fn use_color(choice: ColorChoice, terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            std::io::stdout().is_terminal()
+            terminal
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::env::var("TERM").map_or(true, |t| t != "dumb")
         }
@@ -292,13 +293,23 @@ async fn run(
         Err(e) => return usage_error(&e),
     };
     let region = crate::probes::AwsProbe::region(&probe).to_string();
-    if std::io::stderr().is_terminal() && cli.output == Output::Table {
-        eprintln!(
+    // live progress on a terminal, for the table only; it shows itself after QUIET_FOR
+    let live = (std::io::stderr().is_terminal()
+        && cli.output == Output::Table
+        && std::env::var("TERM").map_or(true, |t| t != "dumb"))
+    .then(|| {
+        let header = format!(
             "ecr-doctor: running {} checks in {region} (region from {}) …",
             selection.run.len(),
             probe.region_source
         );
-    }
+        let width = terminal_size::terminal_size_of(std::io::stderr())
+            .map(|(w, _)| w.0 as usize)
+            .filter(|w| *w > 0)
+            .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+            .unwrap_or(80);
+        render::progress::Live::new(header, &selection.run, width, use_color(cli.color, true))
+    });
     let ctx = Arc::new(Ctx {
         opts: Options {
             region: region.clone(),
@@ -322,7 +333,21 @@ async fn run(
         board: Board::default(),
     });
     let engine = Engine::new(catalog.clone(), implementations(), cli.timeout);
-    let results = engine.run(ctx.clone(), &selection).await;
+    let (progress, display) = match live {
+        Some(live) => {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let show = render::progress::show(live, rx, std::io::stderr());
+            (Some(tx), Some(tokio::spawn(show)))
+        }
+        None => (None, None),
+    };
+    let results = engine
+        .run_with_progress(ctx.clone(), &selection, progress)
+        .await;
+    if let Some(display) = display {
+        // the channel closed with the run: this erases the status line and returns
+        let _ = display.await;
+    }
     let vc = ctx.board.vpc.get();
     let context = Context {
         region: Some(region),
@@ -346,7 +371,12 @@ async fn run(
         .and_then(|c| c.parse().ok())
         .unwrap_or(110);
     let text = match cli.output {
-        Output::Table => render::table::render(&report, use_color(cli.color), width),
+        Output::Table => render::table::render(
+            &report,
+            use_color(cli.color, std::io::stdout().is_terminal()),
+            width,
+            cli.redact,
+        ),
         Output::Json => render::json::render(&report),
         Output::Markdown => render::markdown::render(&report),
     };

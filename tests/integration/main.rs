@@ -5,4 +5,5 @@ mod cli;
 mod dataplane;
 mod harness;
 mod identity;
+mod progress;
 mod vpc;
