@@ -224,12 +224,13 @@ fn reconcile(cli: &mut Cli) -> Result<(), String> {
     Ok(())
 }
 
-fn use_color(choice: ColorChoice) -> bool {
+/// Colour on a stream that is (`terminal`) or is not a terminal.
+fn use_color(choice: ColorChoice, terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            std::io::stdout().is_terminal()
+            terminal
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::env::var("TERM").map_or(true, |t| t != "dumb")
         }
@@ -318,13 +319,23 @@ async fn run(
         Err(e) => return usage_error(&e),
     };
     let region = crate::probes::AwsProbe::region(&probe).to_string();
-    if std::io::stderr().is_terminal() && cli.output == Output::Table {
+    // live progress on a terminal, for the table only; it shows itself after QUIET_FOR
+    let live = (std::io::stderr().is_terminal()
+        && cli.output == Output::Table
+        && std::env::var("TERM").map_or(true, |t| t != "dumb"))
+    .then(|| {
         let mut v = serde_json::Map::new();
         v.insert("count".into(), selection.run.len().into());
         v.insert("region".into(), region.clone().into());
         v.insert("region_source".into(), probe.region_source.clone().into());
-        eprintln!("ecr-doctor: {}", catalog.text("running", &v));
-    }
+        let header = format!("ecr-doctor: {}", catalog.text("running", &v));
+        let width = terminal_size::terminal_size_of(std::io::stderr())
+            .map(|(w, _)| w.0 as usize)
+            .filter(|w| *w > 0)
+            .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+            .unwrap_or(80);
+        render::progress::Live::new(header, &selection.run, width, use_color(cli.color, true))
+    });
     let ctx = Arc::new(Ctx {
         opts: cli.options(region.clone()),
         aws: Arc::new(probe),
@@ -342,7 +353,21 @@ async fn run(
         registrations(),
         crate::budget::Budget::new(cli.timeout),
     );
-    let results = engine.run(ctx.clone(), &selection).await;
+    let (progress, display) = match live {
+        Some(live) => {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let show = render::progress::show(live, rx, std::io::stderr());
+            (Some(tx), Some(tokio::spawn(show)))
+        }
+        None => (None, None),
+    };
+    let results = engine
+        .run_with_progress(ctx.clone(), &selection, progress)
+        .await;
+    if let Some(display) = display {
+        // the channel closed with the run: this erases the status line and returns
+        let _ = display.await;
+    }
     let vc = ctx.vpc();
     let context = Context {
         region: Some(region),
@@ -366,7 +391,12 @@ async fn run(
         .and_then(|c| c.parse().ok())
         .unwrap_or(110);
     let text = match cli.output {
-        Output::Table => render::table::render(&report, use_color(cli.color), width),
+        Output::Table => render::table::render(
+            &report,
+            use_color(cli.color, std::io::stdout().is_terminal()),
+            width,
+            cli.redact,
+        ),
         Output::Json => render::json::render(&report),
         Output::Markdown => render::markdown::render(&report),
     };

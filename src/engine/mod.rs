@@ -248,6 +248,37 @@ pub fn select(catalog: &Catalog, only: &[String], skip: &[String]) -> Result<Sel
 
 type SharedResult = Shared<BoxFuture<'static, Arc<CheckResult>>>;
 
+/// What [`Engine::run_with_progress`] reports while it runs, for a progress display.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// The check's dependencies are done: it runs now (or is about to be skipped).
+    Started { id: String },
+    /// The check has its result.
+    Finished {
+        id: String,
+        status: Severity,
+        duration: Duration,
+    },
+}
+
+/// Sends `Started` once `waits` are done, then `Finished` with the result of `fut`.
+async fn announce(
+    tx: tokio::sync::mpsc::UnboundedSender<Progress>,
+    id: String,
+    waits: Vec<SharedResult>,
+    fut: SharedResult,
+) -> Arc<CheckResult> {
+    futures::future::join_all(waits).await;
+    let _ = tx.send(Progress::Started { id });
+    let r = fut.await;
+    let _ = tx.send(Progress::Finished {
+        id: r.id.clone(),
+        status: r.status,
+        duration: r.duration,
+    });
+    r
+}
+
 pub struct Engine<C> {
     catalog: Arc<Catalog>,
     impls: HashMap<&'static str, CheckFn<C>>,
@@ -270,6 +301,17 @@ impl<C: Send + Sync + 'static> Engine<C> {
     }
 
     pub async fn run(&self, ctx: Arc<C>, selection: &Selection) -> Vec<CheckResult> {
+        self.run_with_progress(ctx, selection, None).await
+    }
+
+    /// [`Engine::run`], sending a [`Progress`] event as each check starts and finishes (in
+    /// the order they do). The channel closes when the run is over.
+    pub async fn run_with_progress(
+        &self,
+        ctx: Arc<C>,
+        selection: &Selection,
+        progress: Option<tokio::sync::mpsc::UnboundedSender<Progress>>,
+    ) -> Vec<CheckResult> {
         let mut futs: HashMap<String, SharedResult> = HashMap::new();
         let mut order = Vec::new();
         for id in &selection.run {
@@ -288,6 +330,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
                     .filter_map(|d| futs.get(d).cloned())
                     .collect()
             });
+            let waits: Vec<SharedResult> = deps.iter().chain(&after).cloned().collect();
             let fut = run_one(
                 self.catalog.clone(),
                 id.clone(),
@@ -303,6 +346,12 @@ impl<C: Send + Sync + 'static> Engine<C> {
             )
             .boxed()
             .shared();
+            let fut = match &progress {
+                Some(tx) => announce(tx.clone(), id.clone(), waits, fut)
+                    .boxed()
+                    .shared(),
+                None => fut,
+            };
             // start it now, so that independent checks run concurrently
             tokio::spawn(fut.clone());
             futs.insert(id.clone(), fut);
@@ -659,6 +708,61 @@ mod tests {
         .await;
         assert_eq!(statuses(&r), [("a", "skip"), ("b", "skip"), ("c", "pass")]);
         assert_eq!(r[0].engine_code(), Some(EngineCode::SkippedByUser));
+    }
+
+    #[tokio::test]
+    async fn progress_reports_each_check_as_it_finishes() {
+        let (e, cat) = engine(&[
+            ("slow", &[], slow_ok),
+            ("fast", &[], ok),
+            ("b", &["fast"], bad),
+        ]);
+        let sel = select(&cat, &[], &[]).unwrap();
+        let ctx = Ctx {
+            started: Default::default(),
+            barrier: tokio::sync::Barrier::new(1),
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let r = e.run_with_progress(Arc::new(ctx), &sel, Some(tx)).await;
+        assert_eq!(
+            statuses(&r),
+            [("slow", "pass"), ("fast", "pass"), ("b", "fail")]
+        );
+        let mut events = Vec::new();
+        // the channel is closed once the run is over: this ends
+        while let Some(ev) = rx.recv().await {
+            events.push(ev);
+        }
+        let finished: Vec<(String, Severity)> = events
+            .iter()
+            .filter_map(|ev| match ev {
+                Progress::Finished { id, status, .. } => Some((id.clone(), *status)),
+                Progress::Started { .. } => None,
+            })
+            .collect();
+        // in finishing order, not catalog order
+        assert_eq!(
+            finished,
+            [
+                ("fast".to_string(), Severity::Pass),
+                ("b".to_string(), Severity::Fail),
+                ("slow".to_string(), Severity::Pass)
+            ]
+        );
+        for id in ["slow", "fast", "b"] {
+            let started = events
+                .iter()
+                .position(|ev| *ev == Progress::Started { id: id.into() });
+            let done = events
+                .iter()
+                .position(|ev| matches!(ev, Progress::Finished { id: i, .. } if i == id));
+            assert!(started.unwrap() < done.unwrap(), "{id}: {events:?}");
+        }
+        let slow = events.iter().find_map(|ev| match ev {
+            Progress::Finished { id, duration, .. } if id == "slow" => Some(*duration),
+            _ => None,
+        });
+        assert!(slow.unwrap() >= Duration::from_millis(300));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod markdown;
+pub mod progress;
 pub mod table;
 
 use crate::catalog::{fill, unresolved, Catalog, Severity};

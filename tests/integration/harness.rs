@@ -215,6 +215,50 @@ pub fn run_of(out: std::process::Output) -> Run {
 /// Runs the doctor with a clean environment: no real AWS config, no instance metadata
 /// (pointed at a closed loopback port), region us-east-1, plus `env`.
 pub fn doctor(env: &[(String, String)], args: &[&str]) -> Run {
+    doctor_with(env, args, |cmd| {
+        run_of(cmd.output().expect("run ecr-doctor"))
+    })
+}
+
+/// [`doctor`] on a terminal: stdin and stderr are a pseudo-terminal (`script` of util-linux),
+/// stdout is a file. `Run::stderr` is what the terminal got (with `\r\n` line ends).
+pub fn doctor_on_tty(env: &[(String, String)], args: &[&str]) -> Run {
+    doctor_with(env, args, |cmd| {
+        let dir = tempfile::tempdir().unwrap();
+        let stdout = dir.path().join("stdout");
+        let quote =
+            |s: &std::ffi::OsStr| format!("'{}'", s.to_str().unwrap().replace('\'', r"'\''"));
+        let line = std::iter::once(cmd.get_program())
+            .chain(cmd.get_args())
+            .map(quote)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let line = format!("{line} > {}", quote(stdout.as_os_str()));
+        let mut script = Command::new("script");
+        script.env_clear();
+        for (k, v) in cmd.get_envs() {
+            if let Some(v) = v {
+                script.env(k, v);
+            }
+        }
+        let out = script
+            .args(["-qec", &line, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run script (util-linux)");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: std::fs::read_to_string(&stdout).unwrap_or_default(),
+            stderr: String::from_utf8_lossy(&out.stdout).into_owned(),
+        }
+    })
+}
+
+fn doctor_with(
+    env: &[(String, String)],
+    args: &[&str],
+    run: impl FnOnce(&mut Command) -> Run,
+) -> Run {
     let home = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-doctor"));
     clean_env(&mut cmd, home.path());
@@ -230,7 +274,7 @@ pub fn doctor(env: &[(String, String)], args: &[&str]) -> Run {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    run_of(cmd.output().expect("run ecr-doctor"))
+    run(&mut cmd)
 }
 
 pub fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -6,4 +6,5 @@ mod cmd;
 mod dataplane;
 mod harness;
 mod identity;
+mod progress;
 mod vpc;
