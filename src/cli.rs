@@ -174,7 +174,7 @@ fn reconcile(cli: &mut Cli) -> Result<(), String> {
         .clone()
         .or_else(|| cli.image.as_ref().and_then(|i| i.registry.clone()));
     if let Some(reg) = registry {
-        let parsed = crate::ecr::parse_registry_host(&reg).ok_or("bad registry")?;
+        let parsed = crate::aws::parse_registry_host(&reg).ok_or("bad registry")?;
         match &cli.region {
             Some(r) if *r != parsed.region => {
                 return Err(format!(

@@ -3,7 +3,7 @@
 //! through the registry's redirect to S3 with its digest verified.
 
 use super::{Ctx, Manifest};
-use crate::ecr;
+use crate::aws;
 use crate::engine::Outcome;
 use crate::probes::net::{ConnectFailure, DnsFailure, HttpFailure, HttpRequest, HttpResponse};
 use futures::future::{BoxFuture, FutureExt};
@@ -21,9 +21,9 @@ pub enum Host {
 impl Host {
     fn name(self, cx: &Ctx) -> Option<String> {
         match self {
-            Host::Api => Some(ecr::api_host(cx.region())),
+            Host::Api => Some(aws::api_host(cx.region())),
             Host::Registry => cx.registry(),
-            Host::Layers => Some(ecr::layer_host(cx.region())),
+            Host::Layers => Some(aws::layer_host(cx.region())),
         }
     }
     fn service(self) -> &'static str {
@@ -67,7 +67,7 @@ async fn private_endpoint(cx: &Ctx, host: Host) -> Option<(String, Vec<String>, 
     }
     let vc = cx.board.vpc.get()?;
     let snap = cx.aws.vpc_snapshot(vc.vpc_id.clone()).await.ok()?;
-    let service = super::vpc::service_name(cx.region(), host.service());
+    let service = aws::service_name(cx.region(), host.service());
     let ep = snap.endpoints.iter().find(|e| {
         e.service_name == service && e.kind.eq_ignore_ascii_case("Interface") && e.private_dns
     })?;

@@ -104,7 +104,7 @@ impl Ctx {
                 self.board
                     .identity
                     .get()
-                    .map(|i| crate::ecr::registry_host(&i.account, self.region()))
+                    .map(|i| crate::aws::registry_host(&i.account, self.region()))
             })
     }
 }

@@ -1,7 +1,7 @@
 //! `env.proxy`: is ECR traffic sent to an HTTPS proxy (and so around the VPC endpoints)?
 
 use super::Ctx;
-use crate::ecr;
+use crate::aws;
 use crate::engine::Outcome;
 use crate::probes::EnvProbe;
 use futures::future::{BoxFuture, FutureExt};
@@ -81,13 +81,13 @@ pub fn check(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
             .opts
             .registry
             .clone()
-            .unwrap_or_else(|| format!("*{}", ecr::registry_domain(region)));
+            .unwrap_or_else(|| format!("*{}", aws::registry_domain(region)));
         // a registry wildcard is checked with a stand-in account
         let registry_probe = registry.replace('*', "000000000000");
         let hosts = [
-            (ecr::api_host(region), ecr::api_host(region)),
-            (registry.clone(), ecr::registry_domain(region)),
-            (ecr::layer_host(region), ecr::layer_host(region)),
+            (aws::api_host(region), aws::api_host(region)),
+            (registry.clone(), aws::registry_domain(region)),
+            (aws::layer_host(region), aws::layer_host(region)),
         ];
         let mut through = Vec::new();
         let mut add = Vec::new();

@@ -4,37 +4,13 @@
 
 use super::identity::{common_failure, is_access_denied};
 use super::{Ctx, VpcContext};
+use crate::aws::{self, layer_bucket, service_name};
 use crate::engine::Outcome;
 use crate::policy::{self, Decision, Request};
 use crate::probes::{EndpointInfo, RouteTableInfo, VpcSnapshot};
 use futures::future::{BoxFuture, FutureExt};
 use ipnet::Ipv4Net;
 use std::sync::Arc;
-
-/// `com.amazonaws.<region>.<svc>`; ECR in China carries a `cn.` prefix, S3 does not.
-pub fn service_name(region: &str, svc: &str) -> String {
-    if region.starts_with("cn-") && svc.starts_with("ecr") {
-        format!("cn.com.amazonaws.{region}.{svc}")
-    } else {
-        format!("com.amazonaws.{region}.{svc}")
-    }
-}
-
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("eusc-") {
-        "aws-eusc"
-    } else {
-        "aws"
-    }
-}
-
-pub fn layer_bucket(region: &str) -> String {
-    format!("prod-{region}-starport-layer-bucket")
-}
 
 /// The route table that serves `subnet`: its explicit association, else the main table.
 pub fn route_table_of<'a>(snap: &'a VpcSnapshot, subnet: &str) -> Option<&'a RouteTableInfo> {
@@ -428,7 +404,7 @@ fn interface_endpoint(
         let client = client_source(&snap, &vc);
         let account = cx
             .registry()
-            .and_then(|r| crate::ecr::parse_registry_host(&r).map(|r| r.account))
+            .and_then(|r| aws::parse_registry_host(&r).map(|r| r.account))
             .or_else(|| cx.board.identity.get().map(|i| i.account.clone()))
             .unwrap_or_else(|| "*".into());
         let repo = cx
@@ -437,10 +413,7 @@ fn interface_endpoint(
             .as_ref()
             .map(|i| i.repository.clone())
             .unwrap_or_else(|| "example".into());
-        let repo_arn = format!(
-            "arn:{}:ecr:{region}:{account}:repository/{repo}",
-            partition(&region)
-        );
+        let repo_arn = aws::arn::repository_arn(&region, &account, &repo);
         let endpoint_azs: Vec<String> = ep
             .subnet_ids
             .iter()
@@ -612,9 +585,10 @@ pub fn s3(cx: Arc<Ctx>) -> BoxFuture<'static, Outcome> {
                 );
             }
         }
-        let object = format!(
-            "arn:{}:s3:::{bucket}/docker/registry/v2/blobs/sha256/layer/data",
-            partition(&region)
+        let object = aws::arn::s3_object_arn(
+            &region,
+            &bucket,
+            "docker/registry/v2/blobs/sha256/layer/data",
         );
         match evaluate(ep.policy.as_deref(), &[("s3:GetObject", object)], &cx) {
             PolicyVerdict::Allowed => {}
@@ -1075,21 +1049,5 @@ mod tests {
         assert_eq!(o.facts["route_table"], "rtb-private");
         let o = run("vpc.endpoint.s3", with_flags(healthy(), None, &[])).await;
         assert_eq!(o.code, "ok-no-subnet");
-    }
-
-    #[test]
-    fn service_names() {
-        assert_eq!(
-            service_name("us-east-1", "ecr.dkr"),
-            "com.amazonaws.us-east-1.ecr.dkr"
-        );
-        assert_eq!(
-            service_name("cn-north-1", "ecr.api"),
-            "cn.com.amazonaws.cn-north-1.ecr.api"
-        );
-        assert_eq!(
-            service_name("cn-north-1", "s3"),
-            "com.amazonaws.cn-north-1.s3"
-        );
     }
 }

@@ -6,6 +6,7 @@ pub mod ec2;
 pub mod env;
 pub mod metadata;
 pub mod net;
+pub mod sdk_error;
 
 use futures::future::BoxFuture;
 use std::time::SystemTime;
