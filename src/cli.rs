@@ -6,6 +6,7 @@ use crate::checks::{implementations, Board, Ctx, Options};
 use crate::engine::{self, Engine};
 use crate::probes::aws::{SdkOptions, SdkProbe};
 use crate::probes::env::ProcessEnv;
+use crate::probes::proxy::ProxySettings;
 use crate::render::{self, Context, Report};
 use crate::validate::{self, ImageRef};
 use clap::{CommandFactory, Parser, ValueEnum};
@@ -272,12 +273,18 @@ async fn run(
 ) -> i32 {
     let started_at = SystemTime::now();
     let t0 = Instant::now();
-    let net =
-        match crate::probes::net::SystemNet::new(cli.dns_server, cli.timeout, ca_bundle.as_deref())
-        {
-            Ok(n) => n,
-            Err(e) => return usage_error(&e),
-        };
+    let env = Arc::new(ProcessEnv);
+    // one proxy decision for every connection of the run and for env.proxy
+    let proxy = ProxySettings::from_env(env.as_ref());
+    let net = match crate::probes::net::SystemNet::new(
+        cli.dns_server,
+        cli.timeout,
+        ca_bundle.as_deref(),
+        proxy.clone(),
+    ) {
+        Ok(n) => n,
+        Err(e) => return usage_error(&e),
+    };
     let probe = match SdkProbe::load(SdkOptions {
         region: cli.region.clone(),
         profile: cli.profile.clone(),
@@ -285,6 +292,7 @@ async fn run(
         role_arn: cli.role_arn.clone(),
         dns: net.sdk_resolver(),
         ca_bundle,
+        proxy,
     })
     .await
     {
@@ -313,7 +321,7 @@ async fn run(
             timeout: cli.timeout,
         },
         aws: Arc::new(probe),
-        env: Arc::new(ProcessEnv),
+        env,
         metadata: Arc::new(crate::probes::metadata::MetadataClient::from_env(
             cli.timeout,
         )),

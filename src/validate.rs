@@ -266,6 +266,8 @@ mod tests {
 
     #[test]
     fn misc() {
+        assert_eq!(region("us-gov-west-1").unwrap(), "us-gov-west-1");
+        assert!(region("useast1").unwrap_err().contains("not an AWS region"));
         assert_eq!(dns_server("10.0.0.2").unwrap().port(), 53);
         assert_eq!(dns_server("127.0.0.1:5353").unwrap().port(), 5353);
         assert_eq!(dns_server("[::1]:53").unwrap().port(), 53);

@@ -1,9 +1,10 @@
-//! The AWS SDK behind [`AwsProbe`]: one HTTP client (rustls on aws-lc, the system roots plus
-//! `AWS_CA_BUNDLE`, proxies from the environment), timeouts and a single attempt from
+//! The AWS SDK behind [`AwsProbe`]: one HTTP client ([`super::sdk_http`]: rustls on aws-lc,
+//! the system roots plus `AWS_CA_BUNDLE`, the run's proxy decision), timeouts and a single attempt from
 //! `--timeout`, and a credential chain walked provider by provider so that the report can
 //! say which one answered.
 
 use super::sdk_error::classify;
+use super::sdk_http::http_client;
 use super::{
     ApiError, ApiFailure, AuthorizationData, AwsProbe, CallerIdentity, CredentialFailure,
     CredentialInfo, Exchange, Secret,
@@ -19,9 +20,6 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
-use aws_smithy_http_client::proxy::ProxyConfig;
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-use aws_smithy_http_client::{Builder as HttpBuilder, Connector};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::context::{
@@ -47,6 +45,8 @@ pub struct SdkOptions {
     pub role_arn: Option<String>,
     /// PEM bundle from `AWS_CA_BUNDLE`, added to the system roots.
     pub ca_bundle: Option<Vec<u8>>,
+    /// The run's proxy decision.
+    pub proxy: super::proxy::ProxySettings,
 }
 
 pub struct SdkProbe {
@@ -60,39 +60,6 @@ pub struct SdkProbe {
     identity: OnceCell<Result<CallerIdentity, ApiError>>,
     vpc:
         tokio::sync::Mutex<std::collections::HashMap<String, Result<super::VpcSnapshot, ApiError>>>,
-}
-
-/// The one HTTP client of every SDK call: rustls with aws-lc, system roots plus the
-/// `AWS_CA_BUNDLE` certificates, `HTTPS_PROXY`/`NO_PROXY` honoured.
-pub fn http_client(
-    ca_bundle: Option<&[u8]>,
-    dns: Option<super::net::SharedResolver>,
-) -> Result<SharedHttpClient, String> {
-    let mut trust = TrustStore::default();
-    if let Some(pem) = ca_bundle {
-        trust = trust.with_pem_certificate(pem.to_vec());
-    }
-    let ctx = TlsContext::builder()
-        .with_trust_store(trust)
-        .build()
-        .map_err(|e| format!("TLS setup failed: {e}"))?;
-    Ok(
-        HttpBuilder::new().build_with_connector_fn(move |settings, components| {
-            let mut b = Connector::builder();
-            b.set_connector_settings(settings.cloned());
-            if let Some(c) = components {
-                b.set_sleep_impl(c.sleep_impl());
-            }
-            let b = b
-                .proxy_config(ProxyConfig::from_env())
-                .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-                .tls_context(ctx.clone());
-            match &dns {
-                Some(resolver) => b.build_with_resolver(resolver.clone()),
-                None => b.build(),
-            }
-        }),
-    )
 }
 
 /// Every SDK call: one attempt, bounded by `--timeout`.
@@ -120,7 +87,7 @@ fn timeouts(t: Duration) -> TimeoutConfig {
 
 impl SdkProbe {
     pub async fn load(opts: SdkOptions) -> Result<SdkProbe, String> {
-        let http = http_client(opts.ca_bundle.as_deref(), opts.dns.clone())?;
+        let http = http_client(opts.ca_bundle.as_deref(), opts.dns.clone(), &opts.proxy)?;
         let base = provider_config(&http, opts.timeout, None);
         let (region, region_source) = match &opts.region {
             Some(r) => (r.clone(), "--region".to_string()),

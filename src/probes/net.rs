@@ -1,6 +1,7 @@
 //! DNS, TCP, TLS and HTTP from this machine, with the doctor's own resolver (the system
 //! configuration or `--dns-server`), so that what it tests is what it reports.
 
+use super::proxy::ProxySettings;
 use super::Secret;
 use futures::future::{BoxFuture, FutureExt};
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
@@ -227,6 +228,8 @@ pub struct SystemNet {
     roots: Arc<RootCertStore>,
     timeout: Duration,
     http: reqwest::Client,
+    /// The run's proxy decision, for the dialer (reqwest asks it too).
+    proxy: ProxySettings,
 }
 
 /// The one resolver of a run, shared by the DNS checks, reqwest and (with `--dns-server`)
@@ -321,13 +324,20 @@ impl SystemNet {
         dns_server: Option<SocketAddr>,
         timeout: Duration,
         ca_bundle: Option<&[u8]>,
+        proxy: ProxySettings,
     ) -> Result<SystemNet, String> {
         let (resolver, label) = build_resolver(dns_server, timeout)?;
         let resolver = SharedResolver(Arc::new(resolver));
         let roots = Arc::new(root_store(ca_bundle));
         let (tls, _) = client_config(roots.clone(), &[b"h2", b"http/1.1"]);
+        let decision = proxy.clone();
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
+            // the run's proxy decision, not reqwest's own reading of the process environment
+            .no_proxy()
+            .proxy(reqwest::Proxy::custom(move |url| {
+                decision.proxy_for_url(url).cloned()
+            }))
             .dns_resolver(Arc::new(resolver.clone()))
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(timeout)
@@ -342,6 +352,7 @@ impl SystemNet {
             roots,
             timeout,
             http,
+            proxy,
         })
     }
 
@@ -400,15 +411,12 @@ impl SystemNet {
             }
             Ok(Ok(s)) => s,
         };
-        if proxy.is_none() {
+        let Some(proxy) = proxy else {
             return Ok(stream);
-        }
+        };
         // HTTP CONNECT through the proxy
         let mut stream = stream;
-        let req = format!(
-            "CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n",
-            port = addr.port()
-        );
+        let req = connect_request(host, addr.port(), proxy);
         let io = async {
             stream.write_all(req.as_bytes()).await?;
             let mut buf = vec![0u8; 1024];
@@ -427,14 +435,44 @@ impl SystemNet {
     }
 }
 
-/// The proxy that applies to `host` (HTTPS_PROXY/ALL_PROXY, unless NO_PROXY covers it).
-pub fn proxy_for(host: &str) -> Option<url::Url> {
-    use crate::checks::proxy::{bypassed, proxy_settings};
-    let settings = proxy_settings(&super::env::ProcessEnv)?;
-    if bypassed(&settings.no_proxy, host) {
-        return None;
+/// The HTTP CONNECT request for `host:port`, with the proxy's credentials (from its URL) as
+/// `Proxy-Authorization: Basic`, as reqwest and the SDK send them.
+fn connect_request(host: &str, port: u16, proxy: &url::Url) -> String {
+    use base64::Engine as _;
+    let mut req = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
+    if !proxy.username().is_empty() || proxy.password().is_some() {
+        let user = percent_decode(proxy.username());
+        let pass = percent_decode(proxy.password().unwrap_or_default());
+        let creds = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        req.push_str(&format!("Proxy-Authorization: Basic {creds}\r\n"));
     }
-    url::Url::parse(&settings.proxy).ok()
+    req.push_str("\r\n");
+    req
+}
+
+/// `%XX` escapes of a URL's user or password, decoded.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn dns_failure(e: &hickory_resolver::net::NetError) -> DnsFailure {
@@ -503,7 +541,7 @@ impl NetProbe for SystemNet {
 
     fn dial(&self, host: String, addrs: Vec<IpAddr>, port: u16) -> BoxFuture<'_, DialReport> {
         async move {
-            let proxy = proxy_for(&host);
+            let proxy = self.proxy.proxy_for("https", &host, port).cloned();
             let mut report = DialReport {
                 address: None,
                 tried: vec![],
@@ -718,3 +756,4 @@ fn classify_reqwest(e: &reqwest::Error) -> HttpFailure {
         HttpFailure::Other(chain)
     }
 }
+
