@@ -6,6 +6,7 @@ use crate::checks::{registrations, Board, Ctx, Options};
 use crate::engine::{self, Engine};
 use crate::probes::aws::{SdkOptions, SdkProbe};
 use crate::probes::env::ProcessEnv;
+use crate::probes::proxy::ProxySettings;
 use crate::render::{self, Context, Report};
 use crate::validate::{self, ImageRef};
 use clap::{CommandFactory, Parser, ValueEnum};
@@ -150,6 +151,7 @@ impl Cli {
         &self,
         dns: Option<crate::probes::net::SharedResolver>,
         ca_bundle: Option<Vec<u8>>,
+        proxy: ProxySettings,
     ) -> SdkOptions {
         SdkOptions {
             region: self.region.clone(),
@@ -158,6 +160,7 @@ impl Cli {
             role_arn: self.role_arn.clone(),
             dns,
             ca_bundle,
+            proxy,
         }
     }
 }
@@ -209,7 +212,7 @@ fn reconcile(cli: &mut Cli) -> Result<(), String> {
         .clone()
         .or_else(|| cli.image.as_ref().and_then(|i| i.registry.clone()));
     if let Some(reg) = registry {
-        let parsed = crate::ecr::parse_registry_host(&reg).ok_or("bad registry")?;
+        let parsed = crate::aws::parse_registry_host(&reg).ok_or("bad registry")?;
         match &cli.region {
             Some(r) if *r != parsed.region => {
                 return Err(format!(
@@ -308,13 +311,19 @@ async fn run(
 ) -> i32 {
     let started_at = SystemTime::now();
     let t0 = Instant::now();
-    let net =
-        match crate::probes::net::SystemNet::new(cli.dns_server, cli.timeout, ca_bundle.as_deref())
-        {
-            Ok(n) => n,
-            Err(e) => return usage_error(&e),
-        };
-    let probe = match SdkProbe::load(cli.sdk_options(net.sdk_resolver(), ca_bundle)).await {
+    let env = Arc::new(ProcessEnv);
+    // one proxy decision for every connection of the run and for env.proxy
+    let proxy = ProxySettings::from_env(env.as_ref());
+    let net = match crate::probes::net::SystemNet::new(
+        cli.dns_server,
+        cli.timeout,
+        ca_bundle.as_deref(),
+        proxy.clone(),
+    ) {
+        Ok(n) => n,
+        Err(e) => return usage_error(&e),
+    };
+    let probe = match SdkProbe::load(cli.sdk_options(net.sdk_resolver(), ca_bundle, proxy)).await {
         Ok(p) => p,
         Err(e) => return usage_error(&e),
     };
@@ -339,7 +348,7 @@ async fn run(
     let ctx = Arc::new(Ctx {
         opts: cli.options(region.clone()),
         aws: Arc::new(probe),
-        env: Arc::new(ProcessEnv),
+        env,
         metadata: Arc::new(crate::probes::metadata::MetadataClient::from_env(
             cli.timeout,
         )),
@@ -512,7 +521,7 @@ mod tests {
             Some("arn:aws:iam::123456789012:role/puller")
         );
         assert_eq!(o.timeout, Duration::from_millis(750));
-        let s = c.sdk_options(None, Some(b"pem".to_vec()));
+        let s = c.sdk_options(None, Some(b"pem".to_vec()), ProxySettings::default());
         assert_eq!(s.region.as_deref(), Some("eu-west-1"));
         assert_eq!(s.profile.as_deref(), Some("prod"));
         assert_eq!(s.timeout, Duration::from_millis(750));
@@ -525,7 +534,7 @@ mod tests {
         assert_eq!(o.platform, "linux/amd64");
         assert_eq!(o.timeout, Duration::from_secs(5));
         assert!(o.registry.is_none() && o.image.is_none() && o.security_groups.is_empty());
-        let s = d.sdk_options(None, None);
+        let s = d.sdk_options(None, None, ProxySettings::default());
         assert!(s.region.is_none() && s.profile.is_none() && s.role_arn.is_none());
     }
 

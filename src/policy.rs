@@ -50,6 +50,7 @@
 //!   `NotAction`, etc. are rejected with a [`PolicyError`]; parsing never
 //!   panics.
 
+use crate::aws::arn::{is_account_id, Arn};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -738,61 +739,6 @@ impl Tri {
             Tri::Unknown => Tri::Unknown,
         }
     }
-}
-
-/// The parts of an ARN: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Arn<'a> {
-    partition: &'a str,
-    service: &'a str,
-    account: &'a str,
-    resource: &'a str,
-}
-
-impl<'a> Arn<'a> {
-    fn parse(s: &'a str) -> Option<Arn<'a>> {
-        let mut parts = s.splitn(6, ':');
-        if parts.next()? != "arn" {
-            return None;
-        }
-        let partition = parts.next()?;
-        let service = parts.next()?;
-        let _region = parts.next()?;
-        let account = parts.next()?;
-        let resource = parts.next()?;
-        Some(Arn {
-            partition,
-            service,
-            account,
-            resource,
-        })
-    }
-
-    /// An IAM user or role (or an STS role session, as its role) by
-    /// (kind, name): the path is dropped.
-    fn identity(&self) -> Option<(&'static str, &'a str)> {
-        match self.service {
-            "iam" => {
-                let (kind, rest) = self.resource.split_once('/')?;
-                let name = rest.rsplit('/').next()?;
-                match kind {
-                    "role" => Some(("role", name)),
-                    "user" => Some(("user", name)),
-                    _ => None,
-                }
-            }
-            "sts" => {
-                let rest = self.resource.strip_prefix("assumed-role/")?;
-                let (role, _session) = rest.split_once('/')?;
-                Some(("role", role))
-            }
-            _ => None,
-        }
-    }
-}
-
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 struct Caller<'a> {

@@ -1,19 +1,7 @@
 //! Validation of flag values. Each validator returns a one-line reason on failure.
 
+use crate::aws;
 use std::time::Duration;
-
-/// `us-east-1`, `us-gov-west-1`, `cn-north-1`, `eusc-de-east-1`, `ap-southeast-7` ...
-pub fn is_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && {
-            let last = parts[parts.len() - 1];
-            !last.is_empty() && last.len() <= 2 && last.bytes().all(|b| b.is_ascii_digit())
-        }
-}
 
 fn is_hex(s: &str) -> bool {
     !s.is_empty()
@@ -27,7 +15,7 @@ fn aws_id(s: &str, prefix: &str) -> bool {
 }
 
 pub fn region(s: &str) -> Result<String, String> {
-    if is_region(s) {
+    if aws::is_region(s) {
         Ok(s.to_string())
     } else {
         Err(format!(
@@ -73,13 +61,13 @@ pub fn registry(s: &str) -> Result<String, String> {
         .trim_start_matches("https://")
         .trim_end_matches('/')
         .to_ascii_lowercase();
-    if host == "public.ecr.aws" {
+    if host == aws::ECR_PUBLIC_REGISTRY {
         return Err(
             "'public.ecr.aws' is ECR Public, which this version does not diagnose yet (expected a private registry <account>.dkr.ecr.<region>.amazonaws.com)"
                 .to_string(),
         );
     }
-    match crate::ecr::parse_registry_host(&host) {
+    match aws::parse_registry_host(&host) {
         Some(r) => Ok(r.host),
         None => Err(format!(
             "'{s}' is not an ECR registry host (expected <12-digit account>.dkr.ecr.<region>.amazonaws.com)"
@@ -127,7 +115,7 @@ pub fn image(s: &str) -> Result<ImageRef, String> {
     let mut registry = None;
     if let Some((first, tail)) = rest.split_once('/') {
         if first.contains('.') {
-            match crate::ecr::parse_registry_host(first) {
+            match aws::parse_registry_host(first) {
                 Some(r) => registry = Some(r.host),
                 None => return bad("the registry part is not an ECR registry host"),
             }
@@ -178,17 +166,7 @@ pub fn dns_server(s: &str) -> Result<std::net::SocketAddr, String> {
 }
 
 pub fn role_arn(s: &str) -> Result<String, String> {
-    let parts: Vec<&str> = s.splitn(6, ':').collect();
-    let ok = parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "iam"
-        && parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].bytes().all(|b| b.is_ascii_digit())
-        && parts[5]
-            .strip_prefix("role/")
-            .is_some_and(|n| !n.is_empty());
+    let ok = aws::is_role_arn(s);
     if ok {
         Ok(s.to_string())
     } else {
@@ -234,30 +212,6 @@ pub fn timeout(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn regions() {
-        for ok in [
-            "us-east-1",
-            "us-gov-west-1",
-            "cn-north-1",
-            "eusc-de-east-1",
-            "ap-southeast-7",
-        ] {
-            assert!(is_region(ok), "{ok}");
-        }
-        for bad in [
-            "us-east",
-            "US-EAST-1",
-            "useast1",
-            "us-east-123",
-            "-east-1",
-            "us--1",
-            "",
-        ] {
-            assert!(!is_region(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn ids() {
@@ -312,6 +266,8 @@ mod tests {
 
     #[test]
     fn misc() {
+        assert_eq!(region("us-gov-west-1").unwrap(), "us-gov-west-1");
+        assert!(region("useast1").unwrap_err().contains("not an AWS region"));
         assert_eq!(dns_server("10.0.0.2").unwrap().port(), 53);
         assert_eq!(dns_server("127.0.0.1:5353").unwrap().port(), 5353);
         assert_eq!(dns_server("[::1]:53").unwrap().port(), 53);

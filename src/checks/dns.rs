@@ -66,7 +66,7 @@ async fn private_endpoint(cx: &Ctx, host: Target) -> Option<(String, Vec<String>
     }
     let vc = cx.vpc()?;
     let snap = cx.aws.vpc_snapshot(vc.vpc_id.clone()).await.ok()?;
-    let service = super::vpc::service_name(cx.region(), host.service());
+    let service = crate::aws::service_name(cx.region(), host.service());
     let ep = snap.endpoints.iter().find(|e| {
         e.service_name == service && e.kind.eq_ignore_ascii_case("Interface") && e.private_dns
     })?;

@@ -128,9 +128,9 @@ pub enum Target {
 impl Target {
     pub fn name(self, cx: &Ctx) -> Option<String> {
         match self {
-            Target::Api => Some(crate::ecr::api_host(cx.region())),
+            Target::Api => Some(crate::aws::api_host(cx.region())),
             Target::Registry => cx.registry(),
-            Target::Layers => Some(crate::ecr::layer_host(cx.region())),
+            Target::Layers => Some(crate::aws::layer_host(cx.region())),
         }
     }
 
@@ -247,7 +247,7 @@ impl Ctx {
             .or_else(|| self.opts.image.as_ref().and_then(|i| i.registry.clone()))
             .or_else(|| {
                 self.identity()
-                    .map(|i| crate::ecr::registry_host(&i.account, self.region()))
+                    .map(|i| crate::aws::registry_host(&i.account, self.region()))
             })
     }
 }

@@ -1,9 +1,9 @@
 //! `env.proxy`: is ECR traffic sent to an HTTPS proxy (and so around the VPC endpoints)?
 
 use super::Ctx;
-use crate::ecr;
+use crate::aws;
 use crate::engine::Finding;
-use crate::probes::EnvProbe;
+use crate::probes::proxy::{mask, ProxySettings, ProxyVar};
 use futures::future::{BoxFuture, FutureExt};
 use std::sync::Arc;
 
@@ -15,87 +15,31 @@ crate::codes! {
     }
 }
 
-/// Whether `host` is excluded from proxying by a NO_PROXY value (curl's rules: `*`, exact
-/// names, `.suffix` and bare `suffix` both match subdomains, `*.suffix` too; ports ignored).
-pub fn bypassed(no_proxy: &str, host: &str) -> bool {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    no_proxy
-        .split(',')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .any(|entry| {
-            if entry == "*" {
-                return true;
-            }
-            let entry = entry.to_ascii_lowercase();
-            let entry = entry
-                .rsplit_once(':')
-                .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
-                .map(|(h, _)| h.to_string())
-                .unwrap_or(entry);
-            let suffix = entry.trim_start_matches('*').trim_start_matches('.');
-            !suffix.is_empty() && (host == suffix || host.ends_with(&format!(".{suffix}")))
-        })
-}
-
-/// A proxy URL with any password hidden.
-fn mask(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("****"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
-}
-
-/// The HTTPS proxy in effect: which variable set it, its URL, and NO_PROXY.
-pub struct ProxySettings {
-    pub variable: String,
-    pub proxy: String,
-    pub no_proxy: String,
-}
-
-/// HTTPS_PROXY (or ALL_PROXY, either case) and NO_PROXY, as HTTPS clients read them.
-pub fn proxy_settings(env: &dyn EnvProbe) -> Option<ProxySettings> {
-    let first = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| env.var(n).map(|v| (n.to_string(), v)))
-    };
-    let (variable, proxy) = first(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])?;
-    let no_proxy = first(&["NO_PROXY", "no_proxy"])
-        .map(|(_, v)| v)
-        .unwrap_or_default();
-    Some(ProxySettings {
-        variable,
-        proxy,
-        no_proxy,
-    })
-}
-
 pub fn check(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Proxy>> {
     async move {
-        let Some(ProxySettings {
+        // the decision every connection of the run follows (see probes::proxy)
+        let settings = ProxySettings::from_env(cx.env.as_ref());
+        let Some(ProxyVar {
             variable: proxy_var,
-            proxy,
-            no_proxy,
-        }) = proxy_settings(cx.env.as_ref())
+            value: proxy,
+            url: Some(_),
+        }) = settings.https.clone()
         else {
             return Finding::new(Proxy::Ok);
         };
+        let no_proxy = settings.no_proxy.clone();
         let region = cx.region();
         let registry = cx
             .opts
             .registry
             .clone()
-            .unwrap_or_else(|| format!("*{}", ecr::registry_domain(region)));
+            .unwrap_or_else(|| format!("*{}", aws::registry_domain(region)));
         // a registry wildcard is checked with a stand-in account
         let registry_probe = registry.replace('*', "000000000000");
         let hosts = [
-            (ecr::api_host(region), ecr::api_host(region)),
-            (registry.clone(), ecr::registry_domain(region)),
-            (ecr::layer_host(region), ecr::layer_host(region)),
+            (aws::api_host(region), aws::api_host(region)),
+            (registry.clone(), aws::registry_domain(region)),
+            (aws::layer_host(region), aws::layer_host(region)),
         ];
         let mut through = Vec::new();
         let mut add = Vec::new();
@@ -105,7 +49,7 @@ pub fn check(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Proxy>> {
             } else {
                 host
             };
-            if !bypassed(&no_proxy, probe) {
+            if settings.proxy_for("https", probe, 443).is_some() {
                 through.push(host.clone());
                 add.push(entry.clone());
             }
@@ -136,21 +80,6 @@ pub fn check(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Proxy>> {
 mod tests {
     use super::*;
     use crate::checks::fake::{ctx, render, FakeAws};
-
-    #[test]
-    fn no_proxy_rules() {
-        let h = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
-        assert!(bypassed("*", h));
-        assert!(bypassed(".dkr.ecr.us-east-1.amazonaws.com", h));
-        assert!(bypassed("amazonaws.com", h));
-        assert!(bypassed("localhost, .amazonaws.com", h));
-        assert!(bypassed("*.amazonaws.com", h));
-        assert!(bypassed(&format!("{h}:443"), h));
-        assert!(!bypassed("", h));
-        assert!(!bypassed("dkr.ecr.us-west-2.amazonaws.com", h));
-        assert!(!bypassed("zonaws.com", h));
-        assert!(!bypassed("10.0.0.0/8,169.254.169.254", h));
-    }
 
     async fn run(env: &[(&str, &str)]) -> Finding<Proxy> {
         let o = check(ctx(FakeAws::default(), env)).await;

@@ -1,6 +1,7 @@
 //! `token.get`: ecr:GetAuthorizationToken, decoded without ever showing it.
 
 use super::{rfc3339, with_api_error, Ctx, Token};
+pub use crate::aws::iam_target;
 use crate::engine::Finding;
 use crate::errors::{classify, ErrorClass};
 use crate::probes::Secret;
@@ -28,21 +29,6 @@ crate::codes! {
 
 use TokenCode as T;
 
-/// `iam put-<kind>-policy --<kind>-name <name>` target for a caller ARN.
-pub fn iam_target(arn: &str) -> Option<(&'static str, String)> {
-    let resource = arn.splitn(6, ':').nth(5)?;
-    if let Some(rest) = resource.strip_prefix("assumed-role/") {
-        return Some(("role", rest.split('/').next()?.to_string()));
-    }
-    if let Some(rest) = resource.strip_prefix("user/") {
-        return Some(("user", rest.rsplit('/').next()?.to_string()));
-    }
-    if let Some(rest) = resource.strip_prefix("role/") {
-        return Some(("role", rest.rsplit('/').next()?.to_string()));
-    }
-    None
-}
-
 /// Best effort: the `expiration` inside the (undocumented) password JSON.
 fn password_expiration(password: &str) -> Option<SystemTime> {
     let raw = base64::engine::general_purpose::STANDARD
@@ -69,8 +55,8 @@ pub fn get(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<TokenCode>> {
         };
         let registry = cx
             .registry()
-            .unwrap_or_else(|| crate::ecr::registry_host(&identity.account, cx.region()));
-        let target = crate::ecr::parse_registry_host(&registry);
+            .unwrap_or_else(|| crate::aws::registry_host(&identity.account, cx.region()));
+        let target = crate::aws::parse_registry_host(&registry);
         let registry_id = target
             .as_ref()
             .map(|t| t.account.clone())

@@ -1,8 +1,10 @@
-//! The AWS SDK behind [`AwsProbe`]: one HTTP client (rustls on aws-lc, the system roots plus
-//! `AWS_CA_BUNDLE`, proxies from the environment), timeouts and a single attempt from
+//! The AWS SDK behind [`AwsProbe`]: one HTTP client ([`super::sdk_http`]: rustls on aws-lc,
+//! the system roots plus `AWS_CA_BUNDLE`, the run's proxy decision), timeouts and a single attempt from
 //! `--timeout`, and a credential chain walked provider by provider so that the report can
 //! say which one answered.
 
+use super::sdk_error::classify;
+use super::sdk_http::http_client;
 use super::{
     ApiError, ApiFailure, AuthorizationData, AwsProbe, CallerIdentity, CredentialFailure,
     CredentialInfo, Exchange, Secret,
@@ -18,20 +20,14 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
-use aws_smithy_http_client::proxy::ProxyConfig;
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-use aws_smithy_http_client::{Builder as HttpBuilder, Connector};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures::future::{BoxFuture, FutureExt};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -48,6 +44,8 @@ pub struct SdkOptions {
     pub role_arn: Option<String>,
     /// PEM bundle from `AWS_CA_BUNDLE`, added to the system roots.
     pub ca_bundle: Option<Vec<u8>>,
+    /// The run's proxy decision.
+    pub proxy: super::proxy::ProxySettings,
 }
 
 pub struct SdkProbe {
@@ -61,39 +59,6 @@ pub struct SdkProbe {
     identity: OnceCell<Result<CallerIdentity, ApiError>>,
     vpc:
         tokio::sync::Mutex<std::collections::HashMap<String, Result<super::VpcSnapshot, ApiError>>>,
-}
-
-/// The one HTTP client of every SDK call: rustls with aws-lc, system roots plus the
-/// `AWS_CA_BUNDLE` certificates, `HTTPS_PROXY`/`NO_PROXY` honoured.
-pub fn http_client(
-    ca_bundle: Option<&[u8]>,
-    dns: Option<super::net::SharedResolver>,
-) -> Result<SharedHttpClient, String> {
-    let mut trust = TrustStore::default();
-    if let Some(pem) = ca_bundle {
-        trust = trust.with_pem_certificate(pem.to_vec());
-    }
-    let ctx = TlsContext::builder()
-        .with_trust_store(trust)
-        .build()
-        .map_err(|e| format!("TLS setup failed: {e}"))?;
-    Ok(
-        HttpBuilder::new().build_with_connector_fn(move |settings, components| {
-            let mut b = Connector::builder();
-            b.set_connector_settings(settings.cloned());
-            if let Some(c) = components {
-                b.set_sleep_impl(c.sleep_impl());
-            }
-            let b = b
-                .proxy_config(ProxyConfig::from_env())
-                .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-                .tls_context(ctx.clone());
-            match &dns {
-                Some(resolver) => b.build_with_resolver(resolver.clone()),
-                None => b.build(),
-            }
-        }),
-    )
 }
 
 /// Every SDK call: one attempt, bounded by `--timeout`.
@@ -121,7 +86,7 @@ fn timeouts(t: Duration) -> TimeoutConfig {
 
 impl SdkProbe {
     pub async fn load(opts: SdkOptions) -> Result<SdkProbe, String> {
-        let http = http_client(opts.ca_bundle.as_deref(), opts.dns.clone())?;
+        let http = http_client(opts.ca_bundle.as_deref(), opts.dns.clone(), &opts.proxy)?;
         let base = provider_config(&http, opts.timeout, None);
         let (region, region_source) = match &opts.region {
             Some(r) => (r.clone(), "--region".to_string()),
@@ -130,7 +95,7 @@ impl SdkProbe {
                     .to_string()
             })?,
         };
-        if !crate::validate::is_region(&region) {
+        if !crate::aws::is_region(&region) {
             return Err(format!(
                 "'{region}' from {region_source} is not an AWS region (expected e.g. us-east-1)"
             ));
@@ -468,68 +433,6 @@ impl Intercept for Capture {
     }
 }
 
-/// Turns any SDK error into an [`ApiError`]. When the SDK could not parse the error body
-/// (e.g. an XML body where JSON was expected), the code and message are read from the raw
-/// body, and the HTTP status is always kept.
-pub fn classify<E>(err: &SdkError<E, HttpResponse>, exchange: Exchange) -> ApiError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let detail = crate::errors::chain(err);
-    let from_raw = |raw: &HttpResponse, code: Option<&str>, message: Option<&str>| {
-        let (bc, bm) = sniff_error_body(raw.body().bytes().unwrap_or_default());
-        ApiFailure::Service {
-            status: raw.status().as_u16(),
-            code: code.map(str::to_string).or(bc),
-            message: message.map(str::to_string).or(bm),
-        }
-    };
-    let failure = match err {
-        SdkError::ServiceError(se) => from_raw(se.raw(), se.err().code(), se.err().message()),
-        SdkError::ResponseError(re) => from_raw(re.raw(), None, None),
-        SdkError::TimeoutError(_) => ApiFailure::Timeout { detail },
-        SdkError::DispatchFailure(df) if df.is_timeout() => ApiFailure::Timeout { detail },
-        SdkError::DispatchFailure(_) => ApiFailure::Unreachable { detail },
-        _ => ApiFailure::Other { detail },
-    };
-    ApiError { failure, exchange }
-}
-
-/// Reads an AWS error code and message from an XML (`<Code>`, `<Message>`) or JSON
-/// (`__type`, `code`, `message`) error body.
-pub fn sniff_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
-    let text = String::from_utf8_lossy(body);
-    let xml = |tag: &str| {
-        let open = format!("<{tag}>");
-        let close = format!("</{tag}>");
-        let start = text.find(&open)? + open.len();
-        let end = text[start..].find(&close)? + start;
-        Some(text[start..end].trim().to_string()).filter(|s| !s.is_empty())
-    };
-    if let (Some(c), m) = (xml("Code"), xml("Message")) {
-        return (Some(c), m);
-    }
-    if let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(&text) {
-        let get = |keys: &[&str]| {
-            keys.iter()
-                .find_map(|k| o.get(*k).and_then(|v| v.as_str()).map(str::to_string))
-        };
-        let code = get(&["__type", "code", "Code"])
-            .map(|c| {
-                c.rsplit('#')
-                    .next()
-                    .unwrap_or(&c)
-                    .split(':')
-                    .next()
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .filter(|c| !c.is_empty());
-        return (code, get(&["message", "Message"]));
-    }
-    (None, xml("Message"))
-}
-
 impl AwsProbe for SdkProbe {
     fn region(&self) -> &str {
         &self.region
@@ -624,24 +527,5 @@ impl AwsProbe for SdkProbe {
             r
         }
         .boxed()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sniffs_xml_and_json_error_bodies() {
-        let xml = br#"<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error></ErrorResponse>"#;
-        let (c, m) = sniff_error_body(xml);
-        assert_eq!(c.as_deref(), Some("InvalidClientTokenId"));
-        assert!(m.unwrap().contains("security token"));
-        let json =
-            br#"{"__type":"com.amazonaws.ecr#AccessDeniedException","message":"not authorized"}"#;
-        let (c, m) = sniff_error_body(json);
-        assert_eq!(c.as_deref(), Some("AccessDeniedException"));
-        assert_eq!(m.as_deref(), Some("not authorized"));
-        assert_eq!(sniff_error_body(b"<html>oops</html>"), (None, None));
     }
 }

@@ -1,6 +1,6 @@
 //! Read-only EC2 `Describe*` calls that make up a [`VpcSnapshot`].
 
-use super::aws::classify;
+use super::sdk_error::classify;
 use super::{
     ApiError, EndpointInfo, IngressRule, RouteInfo, RouteTableInfo, SecurityGroupInfo, SubnetInfo,
     VpcSnapshot,

@@ -6,6 +6,9 @@ pub mod ec2;
 pub mod env;
 pub mod metadata;
 pub mod net;
+pub mod proxy;
+pub mod sdk_error;
+pub mod sdk_http;
 
 use futures::future::BoxFuture;
 use std::time::SystemTime;

@@ -1,6 +1,7 @@
 //! DNS, TCP, TLS and HTTP from this machine, with the doctor's own resolver (the system
 //! configuration or `--dns-server`), so that what it tests is what it reports.
 
+use super::proxy::ProxySettings;
 use super::Secret;
 use futures::future::{BoxFuture, FutureExt};
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
@@ -235,6 +236,8 @@ pub struct SystemNet {
     roots: Arc<RootCertStore>,
     timeout: Duration,
     http: reqwest::Client,
+    /// The run's proxy decision, for the dialer (reqwest asks it too).
+    proxy: ProxySettings,
 }
 
 /// The one resolver of a run, shared by the DNS checks, reqwest and (with `--dns-server`)
@@ -341,13 +344,20 @@ impl SystemNet {
         dns_server: Option<SocketAddr>,
         timeout: Duration,
         ca_bundle: Option<&[u8]>,
+        proxy: ProxySettings,
     ) -> Result<SystemNet, String> {
         let (resolver, resolver_info) = build_resolver(dns_server, timeout)?;
         let resolver = SharedResolver(Arc::new(resolver));
         let roots = Arc::new(root_store(ca_bundle));
         let (tls, _) = client_config(roots.clone(), &[b"h2", b"http/1.1"]);
+        let decision = proxy.clone();
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
+            // the run's proxy decision, not reqwest's own reading of the process environment
+            .no_proxy()
+            .proxy(reqwest::Proxy::custom(move |url| {
+                decision.proxy_for_url(url).cloned()
+            }))
             .dns_resolver(Arc::new(resolver.clone()))
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(timeout)
@@ -362,6 +372,7 @@ impl SystemNet {
             roots,
             timeout,
             http,
+            proxy,
         })
     }
 
@@ -420,15 +431,12 @@ impl SystemNet {
             }
             Ok(Ok(s)) => s,
         };
-        if proxy.is_none() {
+        let Some(proxy) = proxy else {
             return Ok(stream);
-        }
+        };
         // HTTP CONNECT through the proxy
         let mut stream = stream;
-        let req = format!(
-            "CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n",
-            port = addr.port()
-        );
+        let req = connect_request(host, addr.port(), proxy);
         let io = async {
             stream.write_all(req.as_bytes()).await?;
             let mut buf = vec![0u8; 1024];
@@ -447,14 +455,44 @@ impl SystemNet {
     }
 }
 
-/// The proxy that applies to `host` (HTTPS_PROXY/ALL_PROXY, unless NO_PROXY covers it).
-pub fn proxy_for(host: &str) -> Option<url::Url> {
-    use crate::checks::proxy::{bypassed, proxy_settings};
-    let settings = proxy_settings(&super::env::ProcessEnv)?;
-    if bypassed(&settings.no_proxy, host) {
-        return None;
+/// The HTTP CONNECT request for `host:port`, with the proxy's credentials (from its URL) as
+/// `Proxy-Authorization: Basic`, as reqwest and the SDK send them.
+fn connect_request(host: &str, port: u16, proxy: &url::Url) -> String {
+    use base64::Engine as _;
+    let mut req = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
+    if !proxy.username().is_empty() || proxy.password().is_some() {
+        let user = percent_decode(proxy.username());
+        let pass = percent_decode(proxy.password().unwrap_or_default());
+        let creds = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        req.push_str(&format!("Proxy-Authorization: Basic {creds}\r\n"));
     }
-    url::Url::parse(&settings.proxy).ok()
+    req.push_str("\r\n");
+    req
+}
+
+/// `%XX` escapes of a URL's user or password, decoded.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn dns_failure(e: &hickory_resolver::net::NetError) -> DnsFailure {
@@ -523,7 +561,7 @@ impl NetProbe for SystemNet {
 
     fn dial(&self, host: String, addrs: Vec<IpAddr>, port: u16) -> BoxFuture<'_, DialReport> {
         async move {
-            let proxy = proxy_for(&host);
+            let proxy = self.proxy.proxy_for("https", &host, port).cloned();
             let mut report = DialReport {
                 address: None,
                 tried: vec![],
@@ -736,5 +774,331 @@ fn classify_reqwest(e: &reqwest::Error) -> HttpFailure {
         HttpFailure::Connect(chain)
     } else {
         HttpFailure::Other(chain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probes::env::FixedEnv;
+    use tokio::net::TcpListener;
+
+    /// A self-signed certificate (no key: only its names are read).
+    const CERT_PEM: &str = "-----BEGIN CERTIFICATE-----
+MIIB8TCCAZigAwIBAgIUbhSMOzWjcobeDNBJtv9ZY4srOaQwCgYIKoZIzj0EAwIw
+LzEYMBYGA1UEAwwPZWNyLWRvY3RvciB0ZXN0MRMwEQYDVQQKDAplY3ItZG9jdG9y
+MCAXDTI2MTIwNDE1MTUzNVoYDzIxMjYxMTEwMTUxNTM1WjAvMRgwFgYDVQQDDA9l
+Y3ItZG9jdG9yIHRlc3QxEzARBgNVBAoMCmVjci1kb2N0b3IwWTATBgcqhkjOPQIB
+BggqhkjOPQMBBwNCAASMTL2wqvjE/iy/5wtC1qpdB7UpM5HNEEmm3DUQMdlBVygP
+wC+DvcgAyQ2c87N3iQQnq2et79VXVizkjobPPyYXo4GPMIGMMB0GA1UdDgQWBBT7
+SOeMmxk+UJ/SOTe3oSQbJQgk3DAfBgNVHSMEGDAWgBT7SOeMmxk+UJ/SOTe3oSQb
+JQgk3DAaBgNVHREEEzARgglsb2NhbGhvc3SHBH8AAAEwDAYDVR0TAQH/BAIwADAL
+BgNVHQ8EBAMCB4AwEwYDVR0lBAwwCgYIKwYBBQUHAwEwCgYIKoZIzj0EAwIDRwAw
+RAIgUUPGAxYZ3E86MRsS0KdS8u9fUwA0WqzN1Oumfxmo1RoCIEoXnJ96Uc53wDeo
+Pxm0i4Ad/rnonVQ/NGWkTjLtEsdj
+-----END CERTIFICATE-----
+";
+
+    #[test]
+    fn hosts_of_urls() {
+        for (url, want) in [
+            (
+                "https://123456789012.dkr.ecr.us-east-1.amazonaws.com/v2/lab/app/manifests/1",
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+            ),
+            (
+                "https://prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com/a?X-Amz-Signature=s",
+                "prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com",
+            ),
+            ("http://127.0.0.1:5000/x", "127.0.0.1"),
+            ("https://[::1]:8443/", "[::1]"),
+            ("HTTPS://API.ECR.US-EAST-1.AMAZONAWS.COM", "api.ecr.us-east-1.amazonaws.com"),
+            ("not a url", ""),
+            ("", ""),
+        ] {
+            assert_eq!(host(url), want, "{url}");
+        }
+    }
+
+    #[derive(Debug)]
+    struct Chain(&'static str, Option<Box<Chain>>);
+
+    impl std::fmt::Display for Chain {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Chain {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|c| c as _)
+        }
+    }
+
+    #[test]
+    fn error_chains_read_every_cause_once() {
+        let root = Chain("connection refused", None);
+        let mid = Chain("tcp connect error", Some(Box::new(root)));
+        let top = Chain("client error (Connect)", Some(Box::new(mid)));
+        assert_eq!(
+            error_chain(&top),
+            "client error (Connect): tcp connect error: connection refused"
+        );
+        // a cause the message already quotes is not repeated
+        let e = Chain(
+            "dns error: no record",
+            Some(Box::new(Chain("no record", None))),
+        );
+        assert_eq!(error_chain(&e), "dns error: no record");
+        assert_eq!(error_chain(&Chain("alone", None)), "alone");
+    }
+
+    #[test]
+    fn dns_failures() {
+        use hickory_resolver::net::{DnsError, NetError, NoRecords};
+        use hickory_resolver::proto::op::{Query, ResponseCode};
+        let no_records =
+            |code| NetError::Dns(DnsError::NoRecordsFound(NoRecords::new(Query::new(), code)));
+        let cases = [
+            (NetError::Timeout, DnsFailure::Timeout),
+            (no_records(ResponseCode::NXDomain), DnsFailure::NxDomain),
+            (no_records(ResponseCode::NoError), DnsFailure::NoData),
+            (
+                NetError::Dns(DnsError::ResponseCode(ResponseCode::NXDomain)),
+                DnsFailure::NxDomain,
+            ),
+            (
+                NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)),
+                DnsFailure::ServFail(ResponseCode::ServFail.to_string()),
+            ),
+            (
+                NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)),
+                DnsFailure::ServFail(ResponseCode::Refused.to_string()),
+            ),
+            (
+                NetError::Dns(DnsError::ResponseCode(ResponseCode::FormErr)),
+                DnsFailure::Other(ResponseCode::FormErr.to_string()),
+            ),
+            (
+                NetError::Io(Arc::new(std::io::Error::from(std::io::ErrorKind::TimedOut))),
+                DnsFailure::Timeout,
+            ),
+            (
+                NetError::Msg("request timed out upstream".into()),
+                DnsFailure::Timeout,
+            ),
+            (
+                NetError::NoConnections,
+                DnsFailure::Other(NetError::NoConnections.to_string()),
+            ),
+        ];
+        for (err, want) in cases {
+            assert_eq!(dns_failure(&err), want, "{err}");
+        }
+    }
+
+    #[test]
+    fn certificate_names() {
+        use rustls::pki_types::pem::PemObject;
+        let der = CertificateDer::from_pem_slice(CERT_PEM.as_bytes()).unwrap();
+        let (subject, issuer) = cert_names(&der);
+        let subject = subject.unwrap();
+        assert!(subject.contains("CN=ecr-doctor test"), "{subject}");
+        assert!(subject.contains("O=ecr-doctor"), "{subject}");
+        assert_eq!(issuer.as_deref(), Some(subject.as_str()), "self-signed");
+        assert_eq!(cert_names(b"not a certificate"), (None, None));
+        // the same PEM as an AWS_CA_BUNDLE is one more root
+        let plain = root_store(None).len();
+        assert_eq!(root_store(Some(CERT_PEM.as_bytes())).len(), plain + 1);
+        assert_eq!(root_store(Some(b"garbage")).len(), plain);
+    }
+
+    #[test]
+    fn connect_requests() {
+        let plain = url::Url::parse("http://proxy:3128").unwrap();
+        assert_eq!(
+            connect_request("api.ecr.us-east-1.amazonaws.com", 443, &plain),
+            "CONNECT api.ecr.us-east-1.amazonaws.com:443 HTTP/1.1\r\nHost: api.ecr.us-east-1.amazonaws.com:443\r\n\r\n"
+        );
+        use base64::Engine as _;
+        let with_user = url::Url::parse("http://us%40er:p%3Ass@proxy:3128").unwrap();
+        let req = connect_request("h", 443, &with_user);
+        let creds = base64::engine::general_purpose::STANDARD.encode("us@er:p:ss");
+        assert!(
+            req.contains(&format!("\r\nProxy-Authorization: Basic {creds}\r\n")),
+            "{req}"
+        );
+        assert!(req.ends_with("\r\n\r\n"));
+        assert_eq!(percent_decode("a%20b%zz%4"), "a b%zz%4");
+    }
+
+    fn closed_port() -> SocketAddr {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    }
+
+    /// A proxy on loopback that records what it is sent and answers `reply`.
+    async fn fake_proxy(reply: &'static str) -> (SocketAddr, tokio::task::JoinHandle<String>) {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = s.read(&mut buf).await.unwrap();
+            s.write_all(reply.as_bytes()).await.unwrap();
+            String::from_utf8_lossy(&buf[..n]).to_string()
+        });
+        (addr, task)
+    }
+
+    fn net(env: &[(&str, &str)]) -> SystemNet {
+        let proxy = ProxySettings::from_env(&FixedEnv::with(env));
+        // a resolver that is never asked: every name here is an address
+        SystemNet::new(Some(closed_port()), Duration::from_millis(500), None, proxy).unwrap()
+    }
+
+    const REGISTRY: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+    #[tokio::test]
+    async fn the_dialer_follows_the_proxy_decision() {
+        let (proxy, seen) = fake_proxy("HTTP/1.1 403 Forbidden\r\n\r\n").await;
+        let url = format!("http://user:secret@{proxy}");
+        let n = net(&[("HTTPS_PROXY", &url), ("NO_PROXY", "localhost")]);
+        let ip: IpAddr = "127.0.0.2".parse().unwrap();
+        let r = n.dial(REGISTRY.into(), vec![ip], 443).await;
+        assert_eq!(
+            r.via_proxy,
+            Some(format!("http://{proxy}/")),
+            "no credentials shown"
+        );
+        assert_eq!(r.tried, [SocketAddr::new(ip, 443)]);
+        match &r.connect {
+            Err(ConnectFailure::Proxy(d)) => {
+                assert!(
+                    d.contains(&format!("CONNECT {REGISTRY}")) && d.contains("403"),
+                    "{d}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(r.tls, None);
+        let req = seen.await.unwrap();
+        assert!(
+            req.starts_with(&format!("CONNECT {REGISTRY}:443 HTTP/1.1\r\n")),
+            "{req}"
+        );
+        assert!(req.contains("Proxy-Authorization: Basic "), "{req}");
+
+        // a proxy that does not answer is the proxy's failure
+        let dead = format!("http://{}", closed_port());
+        let r = net(&[("HTTPS_PROXY", &dead)])
+            .dial(REGISTRY.into(), vec![ip], 443)
+            .await;
+        assert!(
+            matches!(&r.connect, Err(ConnectFailure::Proxy(d)) if d.starts_with("proxy 127.0.0.1:")),
+            "{:?}",
+            r.connect
+        );
+
+        // NO_PROXY covers the host: straight to its addresses, every one tried
+        let a = closed_port();
+        let b = closed_port();
+        let n = net(&[("HTTPS_PROXY", &dead), ("NO_PROXY", ".amazonaws.com")]);
+        let r = n
+            .dial(REGISTRY.into(), vec![a.ip(), b.ip()], a.port())
+            .await;
+        assert_eq!(r.via_proxy, None);
+        assert_eq!(r.tried.len(), 2);
+        assert_eq!(r.connect, Err(ConnectFailure::Refused));
+        // nothing to connect to
+        let r = n.dial(REGISTRY.into(), vec![], 443).await;
+        assert!(matches!(r.connect, Err(ConnectFailure::Other(_))));
+    }
+
+    #[tokio::test]
+    async fn a_tunnel_without_tls_behind_it_fails_the_handshake() {
+        let (proxy, seen) = fake_proxy("HTTP/1.1 200 Connection established\r\n\r\n").await;
+        let n = net(&[("HTTPS_PROXY", &format!("http://{proxy}"))]);
+        let r = n
+            .dial(REGISTRY.into(), vec!["127.0.0.2".parse().unwrap()], 443)
+            .await;
+        assert!(r.connect.is_ok(), "{:?}", r.connect);
+        let tls = r.tls.expect("a handshake was tried");
+        let failure = tls.expect_err("nobody speaks TLS behind the tunnel");
+        assert_eq!((failure.subject, failure.issuer), (None, None));
+        assert!(seen.await.unwrap().starts_with("CONNECT "));
+    }
+
+    #[tokio::test]
+    async fn reqwest_follows_the_proxy_decision() {
+        // through the proxy: an http:// URL is sent to HTTP_PROXY in absolute form
+        let (proxy, seen) =
+            fake_proxy("HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n").await;
+        let target = closed_port();
+        let n = net(&[("HTTP_PROXY", &format!("http://{proxy}"))]);
+        let url = format!("http://{target}/v2/");
+        let r = n
+            .get(HttpRequest {
+                url: url.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("the proxy answered");
+        assert_eq!(r.status, 204);
+        assert!(seen
+            .await
+            .unwrap()
+            .starts_with(&format!("GET {url} HTTP/1.1")));
+
+        // NO_PROXY covers the address: straight to it (a closed port)
+        let (proxy, seen) = fake_proxy("HTTP/1.1 204 No Content\r\n\r\n").await;
+        let n = net(&[
+            ("HTTP_PROXY", &format!("http://{proxy}")),
+            ("NO_PROXY", "127.0.0.0/8"),
+        ]);
+        let e = n
+            .get(HttpRequest {
+                url: format!("http://{target}/v2/secret-path"),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(e, HttpFailure::Connect(_)), "{e:?}");
+        assert!(
+            !e.detail().contains("secret-path"),
+            "the URL is left out: {e:?}"
+        );
+        seen.abort();
+    }
+
+    #[tokio::test]
+    async fn reqwest_failures_are_classified() {
+        // an address that accepts and never answers: a timeout
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let hold = tokio::spawn(async move {
+            let (_s, _) = l.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        });
+        let e = net(&[])
+            .get(HttpRequest {
+                url: format!("http://{addr}/"),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(e, HttpFailure::Timeout(_)), "{e:?}");
+        hold.abort();
+
+        // an answer that is not HTTP
+        let (addr, _seen) = fake_proxy("SSH-2.0-OpenSSH\r\n\r\n").await;
+        let e = net(&[])
+            .get(HttpRequest {
+                url: format!("http://{addr}/"),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(e, HttpFailure::Other(_)), "{e:?}");
     }
 }

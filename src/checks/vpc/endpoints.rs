@@ -4,7 +4,9 @@
 
 use super::policy_eval::{evaluate, PolicyVerdict};
 use super::security_groups::{client_source, groups_allow_443, rules};
-use super::{context, internet_route, layer_bucket, partition, route_table_of, service_name};
+use super::{context, internet_route, route_table_of};
+use crate::aws::arn::{repository_arn, s3_object_arn};
+use crate::aws::{layer_bucket, service_name};
 use crate::checks::{Ctx, VpcContext};
 use crate::engine::Finding;
 use crate::probes::{EndpointInfo, VpcSnapshot};
@@ -161,7 +163,7 @@ fn interface_endpoint(
         let client = client_source(&snap, &vc);
         let account = cx
             .registry()
-            .and_then(|r| crate::ecr::parse_registry_host(&r).map(|r| r.account))
+            .and_then(|r| crate::aws::parse_registry_host(&r).map(|r| r.account))
             .or_else(|| cx.identity().map(|i| i.account.clone()))
             .unwrap_or_else(|| "*".into());
         let repo = cx
@@ -170,10 +172,7 @@ fn interface_endpoint(
             .as_ref()
             .map(|i| i.repository.clone())
             .unwrap_or_else(|| "example".into());
-        let repo_arn = format!(
-            "arn:{}:ecr:{region}:{account}:repository/{repo}",
-            partition(&region)
-        );
+        let repo_arn = repository_arn(&region, &account, &repo);
         let endpoint_azs: Vec<String> = ep
             .subnet_ids
             .iter()
@@ -325,9 +324,10 @@ pub fn s3(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Gateway>> {
                     );
             }
         }
-        let object = format!(
-            "arn:{}:s3:::{bucket}/docker/registry/v2/blobs/sha256/layer/data",
-            partition(&region)
+        let object = s3_object_arn(
+            &region,
+            &bucket,
+            "docker/registry/v2/blobs/sha256/layer/data",
         );
         if let Some(f) = policy_finding(
             evaluate(ep.policy.as_deref(), &[("s3:GetObject", object)], &cx),

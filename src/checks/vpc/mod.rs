@@ -14,31 +14,6 @@ use super::{Ctx, VpcContext};
 use crate::probes::{RouteTableInfo, VpcSnapshot};
 use ipnet::Ipv4Net;
 
-/// `com.amazonaws.<region>.<svc>`; ECR in China carries a `cn.` prefix, S3 does not.
-pub fn service_name(region: &str, svc: &str) -> String {
-    if region.starts_with("cn-") && svc.starts_with("ecr") {
-        format!("cn.com.amazonaws.{region}.{svc}")
-    } else {
-        format!("com.amazonaws.{region}.{svc}")
-    }
-}
-
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("eusc-") {
-        "aws-eusc"
-    } else {
-        "aws"
-    }
-}
-
-pub fn layer_bucket(region: &str) -> String {
-    format!("prod-{region}-starport-layer-bucket")
-}
-
 /// The route table that serves `subnet`: its explicit association, else the main table.
 pub fn route_table_of<'a>(snap: &'a VpcSnapshot, subnet: &str) -> Option<&'a RouteTableInfo> {
     snap.route_tables

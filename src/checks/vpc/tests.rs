@@ -430,19 +430,3 @@ async fn s3_gateway() {
     let o = run("vpc.endpoint.s3", with_flags(healthy(), None, &[])).await;
     assert_eq!(o.code, "ok-no-subnet");
 }
-
-#[test]
-fn service_names() {
-    assert_eq!(
-        service_name("us-east-1", "ecr.dkr"),
-        "com.amazonaws.us-east-1.ecr.dkr"
-    );
-    assert_eq!(
-        service_name("cn-north-1", "ecr.api"),
-        "cn.com.amazonaws.cn-north-1.ecr.api"
-    );
-    assert_eq!(
-        service_name("cn-north-1", "s3"),
-        "com.amazonaws.cn-north-1.s3"
-    );
-}

@@ -1,0 +1,18 @@
+//! Everything the doctor knows about AWS names: partitions and their DNS suffixes, region
+//! names, ECR registry/API and S3 layer host names (regular, FIPS and dual-stack), VPC
+//! endpoint service names, the layer bucket and ARNs. Pure functions; this module uses
+//! nothing else of the crate.
+
+pub mod arn;
+pub mod hosts;
+pub mod partition;
+
+pub use arn::{iam_target, is_account_id, is_role_arn, Arn};
+pub use hosts::{
+    api_host, api_host_variant, layer_bucket, layer_host, parse_registry_host, registry_domain,
+    registry_host, registry_host_variant, service_name, RegistryHost,
+};
+pub use partition::{is_region, partition_of, Partition};
+
+/// The registry of ECR Public (not diagnosed by this version).
+pub const ECR_PUBLIC_REGISTRY: &str = "public.ecr.aws";

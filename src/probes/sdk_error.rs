@@ -1,0 +1,88 @@
+//! An SDK error as an [`ApiError`]: what the STS, ECR and EC2 calls of the AWS probe all
+//! report. (How a check reads the error codes is the checks' business.)
+
+use super::{ApiError, ApiFailure, Exchange};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// Turns any SDK error into an [`ApiError`]. When the SDK could not parse the error body
+/// (e.g. an XML body where JSON was expected), the code and message are read from the raw
+/// body, and the HTTP status is always kept.
+pub fn classify<E>(err: &SdkError<E, HttpResponse>, exchange: Exchange) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let detail = crate::errors::chain(err);
+    let from_raw = |raw: &HttpResponse, code: Option<&str>, message: Option<&str>| {
+        let (bc, bm) = sniff_error_body(raw.body().bytes().unwrap_or_default());
+        ApiFailure::Service {
+            status: raw.status().as_u16(),
+            code: code.map(str::to_string).or(bc),
+            message: message.map(str::to_string).or(bm),
+        }
+    };
+    let failure = match err {
+        SdkError::ServiceError(se) => from_raw(se.raw(), se.err().code(), se.err().message()),
+        SdkError::ResponseError(re) => from_raw(re.raw(), None, None),
+        SdkError::TimeoutError(_) => ApiFailure::Timeout { detail },
+        SdkError::DispatchFailure(df) if df.is_timeout() => ApiFailure::Timeout { detail },
+        SdkError::DispatchFailure(_) => ApiFailure::Unreachable { detail },
+        _ => ApiFailure::Other { detail },
+    };
+    ApiError { failure, exchange }
+}
+
+/// Reads an AWS error code and message from an XML (`<Code>`, `<Message>`) or JSON
+/// (`__type`, `code`, `message`) error body.
+pub fn sniff_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
+    let text = String::from_utf8_lossy(body);
+    let xml = |tag: &str| {
+        let open = format!("<{tag}>");
+        let close = format!("</{tag}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&close)? + start;
+        Some(text[start..end].trim().to_string()).filter(|s| !s.is_empty())
+    };
+    if let (Some(c), m) = (xml("Code"), xml("Message")) {
+        return (Some(c), m);
+    }
+    if let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(&text) {
+        let get = |keys: &[&str]| {
+            keys.iter()
+                .find_map(|k| o.get(*k).and_then(|v| v.as_str()).map(str::to_string))
+        };
+        let code = get(&["__type", "code", "Code"])
+            .map(|c| {
+                c.rsplit('#')
+                    .next()
+                    .unwrap_or(&c)
+                    .split(':')
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .filter(|c| !c.is_empty());
+        return (code, get(&["message", "Message"]));
+    }
+    (None, xml("Message"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_xml_and_json_error_bodies() {
+        let xml = br#"<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error></ErrorResponse>"#;
+        let (c, m) = sniff_error_body(xml);
+        assert_eq!(c.as_deref(), Some("InvalidClientTokenId"));
+        assert!(m.unwrap().contains("security token"));
+        let json =
+            br#"{"__type":"com.amazonaws.ecr#AccessDeniedException","message":"not authorized"}"#;
+        let (c, m) = sniff_error_body(json);
+        assert_eq!(c.as_deref(), Some("AccessDeniedException"));
+        assert_eq!(m.as_deref(), Some("not authorized"));
+        assert_eq!(sniff_error_body(b"<html>oops</html>"), (None, None));
+    }
+}
