@@ -336,7 +336,8 @@ fn no_secret_in_any_output() {
                 r.check("credentials.source"),
                 ("pass".into(), Some("ok-assumed-role".into()))
             );
-        } else {
+        } else if args.contains(&"json") || args.contains(&"markdown") {
+            // the table cuts the Result cell; the full message is in these formats
             assert!(all.contains(&key_id), "credentials not shown in {args:?}");
         }
         assert!(
