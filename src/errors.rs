@@ -1,8 +1,6 @@
 //! Errors, reduced for people: one function gives any error chain's short cause (one line),
-//! one its full chain (for `facts.error_detail` in JSON only); and the one classification
-//! of AWS API errors that every check uses.
-
-use crate::probes::{ApiError, ApiFailure};
+//! one its full chain (for `facts.error_detail` in JSON only). The classification of AWS
+//! API errors is in `probes::sdk_error`.
 
 /// Longest short cause, in characters.
 const SHORT: usize = 160;
@@ -74,74 +72,9 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// What an AWS API error means for the doctor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// No answer, or no connection.
-    Unreachable,
-    /// The credentials are not accepted (unknown key, bad signature, expired session).
-    InvalidCredentials,
-    /// The request's time is too far from AWS's.
-    ClockRejected,
-    /// An IAM refusal.
-    AccessDenied,
-    /// The named resource does not exist.
-    NotFound,
-    /// Anything else.
-    Other,
-}
-
-/// Error codes that mean the credentials themselves are not accepted.
-const INVALID_CREDENTIAL_CODES: &[&str] = &[
-    "InvalidClientTokenId",
-    "UnrecognizedClientException",
-    "SignatureDoesNotMatch",
-    "InvalidSignatureException",
-    "IncompleteSignature",
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "AuthFailure",
-    "InvalidAccessKeyId",
-    "InvalidToken",
-];
-
-/// Error codes that SigV4 uses when the request time is too far from AWS's.
-const CLOCK_CODES: &[&str] = &[
-    "RequestExpired",
-    "RequestTimeTooSkewed",
-    "RequestInTheFuture",
-];
-
-pub fn classify(e: &ApiError) -> ErrorClass {
-    match &e.failure {
-        ApiFailure::Timeout { .. } | ApiFailure::Unreachable { .. } => ErrorClass::Unreachable,
-        ApiFailure::Service { code, message, .. } => {
-            let code = code.as_deref().unwrap_or("");
-            if INVALID_CREDENTIAL_CODES.contains(&code) {
-                ErrorClass::InvalidCredentials
-            } else if CLOCK_CODES.contains(&code) {
-                ErrorClass::ClockRejected
-            } else if code.contains("AccessDenied")
-                || code.contains("UnauthorizedOperation")
-                || message
-                    .as_deref()
-                    .is_some_and(|m| m.contains("is not authorized to perform"))
-            {
-                ErrorClass::AccessDenied
-            } else if code.contains("NotFound") || code.contains("Malformed") {
-                ErrorClass::NotFound
-            } else {
-                ErrorClass::Other
-            }
-        }
-        ApiFailure::Other { .. } => ErrorClass::Other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probes::Exchange;
 
     #[derive(Debug)]
     struct E(&'static str, Option<Box<E>>);
@@ -184,43 +117,5 @@ mod tests {
         let s = shorten("failed to load token (ProviderError(ProviderError { source: FailedToLoadToken { headers: {} } }))");
         assert_eq!(s, "failed to load token");
         assert_eq!(shorten("HTTP 403 (Forbidden)"), "HTTP 403 (Forbidden)");
-    }
-
-    fn service(code: &str, msg: &str) -> ApiError {
-        ApiError {
-            failure: ApiFailure::Service {
-                status: 403,
-                code: (!code.is_empty()).then(|| code.into()),
-                message: Some(msg.into()),
-            },
-            exchange: Exchange::default(),
-        }
-    }
-
-    #[test]
-    fn classification() {
-        use ErrorClass::*;
-        for (code, msg, want) in [
-            ("InvalidClientTokenId", "", InvalidCredentials),
-            ("ExpiredToken", "", InvalidCredentials),
-            ("SignatureDoesNotMatch", "", InvalidCredentials),
-            ("RequestExpired", "", ClockRejected),
-            ("AccessDeniedException", "", AccessDenied),
-            ("UnauthorizedOperation", "", AccessDenied),
-            (
-                "",
-                "User: x is not authorized to perform: ecr:GetAuthorizationToken",
-                AccessDenied,
-            ),
-            ("InvalidVpcID.NotFound", "", NotFound),
-            ("ThrottlingException", "Rate exceeded", Other),
-        ] {
-            assert_eq!(classify(&service(code, msg)), want, "{code} {msg}");
-        }
-        let t = ApiError {
-            failure: ApiFailure::Timeout { detail: "x".into() },
-            exchange: Exchange::default(),
-        };
-        assert_eq!(classify(&t), Unreachable);
     }
 }

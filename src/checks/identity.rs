@@ -3,7 +3,7 @@
 
 use super::{rfc3339, with_api_error, Ctx, Identity};
 use crate::engine::Finding;
-use crate::errors::{classify, ErrorClass};
+use crate::probes::sdk_error::ErrorClass;
 use futures::future::{BoxFuture, FutureExt};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,7 +43,7 @@ pub fn caller(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Caller>> {
                     .fact("endpoint", id.exchange.endpoint)
             }
             Err(e) => {
-                let code = match classify(&e) {
+                let code = match e.class() {
                     ErrorClass::Unreachable => Caller::Unreachable,
                     ErrorClass::InvalidCredentials => Caller::InvalidCredentials,
                     ErrorClass::ClockRejected => Caller::ClockRejected,

@@ -3,7 +3,7 @@
 use super::{rfc3339, with_api_error, Ctx, Token};
 pub use crate::aws::iam_target;
 use crate::engine::Finding;
-use crate::errors::{classify, ErrorClass};
+use crate::probes::sdk_error::ErrorClass;
 use crate::probes::Secret;
 use base64::Engine as _;
 use futures::future::{BoxFuture, FutureExt};
@@ -64,7 +64,7 @@ pub fn get(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<TokenCode>> {
         let data = match cx.aws.authorization_token(registry_id.clone()).await {
             Ok(d) => d,
             Err(e) => {
-                let code = match classify(&e) {
+                let code = match e.class() {
                     ErrorClass::AccessDenied => T::AccessDenied,
                     ErrorClass::Unreachable => T::Unreachable,
                     ErrorClass::InvalidCredentials => T::InvalidCredentials,

@@ -68,6 +68,73 @@ pub fn sniff_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
     (None, xml("Message"))
 }
 
+/// What an AWS API error means for the doctor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// No answer, or no connection.
+    Unreachable,
+    /// The credentials are not accepted (unknown key, bad signature, expired session).
+    InvalidCredentials,
+    /// The request's time is too far from AWS's.
+    ClockRejected,
+    /// An IAM refusal.
+    AccessDenied,
+    /// The named resource does not exist.
+    NotFound,
+    /// Anything else.
+    Other,
+}
+
+/// Error codes that mean the credentials themselves are not accepted.
+const INVALID_CREDENTIAL_CODES: &[&str] = &[
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "InvalidSignatureException",
+    "IncompleteSignature",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "AuthFailure",
+    "InvalidAccessKeyId",
+    "InvalidToken",
+];
+
+/// Error codes that SigV4 uses when the request time is too far from AWS's.
+const CLOCK_CODES: &[&str] = &[
+    "RequestExpired",
+    "RequestTimeTooSkewed",
+    "RequestInTheFuture",
+];
+
+impl ApiError {
+    /// What this error means for the doctor: the one classification every check uses.
+    pub fn class(&self) -> ErrorClass {
+        match &self.failure {
+            ApiFailure::Timeout { .. } | ApiFailure::Unreachable { .. } => ErrorClass::Unreachable,
+            ApiFailure::Service { code, message, .. } => {
+                let code = code.as_deref().unwrap_or("");
+                if INVALID_CREDENTIAL_CODES.contains(&code) {
+                    ErrorClass::InvalidCredentials
+                } else if CLOCK_CODES.contains(&code) {
+                    ErrorClass::ClockRejected
+                } else if code.contains("AccessDenied")
+                    || code.contains("UnauthorizedOperation")
+                    || message
+                        .as_deref()
+                        .is_some_and(|m| m.contains("is not authorized to perform"))
+                {
+                    ErrorClass::AccessDenied
+                } else if code.contains("NotFound") || code.contains("Malformed") {
+                    ErrorClass::NotFound
+                } else {
+                    ErrorClass::Other
+                }
+            }
+            ApiFailure::Other { .. } => ErrorClass::Other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +151,43 @@ mod tests {
         assert_eq!(c.as_deref(), Some("AccessDeniedException"));
         assert_eq!(m.as_deref(), Some("not authorized"));
         assert_eq!(sniff_error_body(b"<html>oops</html>"), (None, None));
+    }
+
+    fn service(code: &str, msg: &str) -> ApiError {
+        ApiError {
+            failure: ApiFailure::Service {
+                status: 403,
+                code: (!code.is_empty()).then(|| code.into()),
+                message: Some(msg.into()),
+            },
+            exchange: Exchange::default(),
+        }
+    }
+
+    #[test]
+    fn classification() {
+        use ErrorClass::*;
+        for (code, msg, want) in [
+            ("InvalidClientTokenId", "", InvalidCredentials),
+            ("ExpiredToken", "", InvalidCredentials),
+            ("SignatureDoesNotMatch", "", InvalidCredentials),
+            ("RequestExpired", "", ClockRejected),
+            ("AccessDeniedException", "", AccessDenied),
+            ("UnauthorizedOperation", "", AccessDenied),
+            (
+                "",
+                "User: x is not authorized to perform: ecr:GetAuthorizationToken",
+                AccessDenied,
+            ),
+            ("InvalidVpcID.NotFound", "", NotFound),
+            ("ThrottlingException", "Rate exceeded", Other),
+        ] {
+            assert_eq!(service(code, msg).class(), want, "{code} {msg}");
+        }
+        let t = ApiError {
+            failure: ApiFailure::Timeout { detail: "x".into() },
+            exchange: Exchange::default(),
+        };
+        assert_eq!(t.class(), Unreachable);
     }
 }

@@ -4,7 +4,7 @@
 use super::{context, net};
 use crate::checks::{with_api_error, Ctx, VpcContext};
 use crate::engine::Finding;
-use crate::errors::{classify, ErrorClass};
+use crate::probes::sdk_error::ErrorClass;
 use futures::future::{BoxFuture, FutureExt};
 use std::sync::Arc;
 
@@ -67,7 +67,7 @@ pub fn lookup(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Lookup>> {
         let snap = match cx.aws.vpc_snapshot(vc.vpc_id.clone()).await {
             Ok(s) => s,
             Err(e) => {
-                let code = match classify(&e) {
+                let code = match e.class() {
                     ErrorClass::NotFound => Lookup::NotFound,
                     ErrorClass::AccessDenied => Lookup::AccessDenied,
                     ErrorClass::Unreachable => Lookup::Unreachable,
