@@ -51,6 +51,18 @@ impl Budget {
         }
     }
 
+    /// The wait for each chunk of a streamed body (the whole body is the check's bound).
+    pub fn chunk(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Connecting to instance metadata: at most one second (the IMDS client's own
+    /// default), so that a machine that is not on EC2 learns it fast; the request itself
+    /// gets [`Op::Metadata`].
+    pub fn metadata_connect(&self) -> Duration {
+        self.timeout.min(Duration::from_secs(1))
+    }
+
     /// A check's bound: its operations in sequence, plus [`MARGIN`].
     pub fn check(&self, ops: &[Op]) -> Duration {
         ops.iter().map(|o| self.op(*o)).sum::<Duration>() + MARGIN

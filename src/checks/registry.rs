@@ -19,9 +19,13 @@ crate::codes! {
     }
 }
 
-/// `base` under `code`, with the failure's short cause.
+/// `base` under `code`, with the failure's short cause (and its whole chain apart).
 pub fn request_failed<K>(base: Finding<K>, code: K, f: &HttpFailure) -> Finding<K> {
-    base.with_code(code).fact("error", f.detail().to_string())
+    let short = crate::errors::short_of_chain(f.detail());
+    let detail = (short != f.detail()).then(|| f.detail().to_string());
+    base.with_code(code)
+        .fact("error", short)
+        .fact("error_detail", detail)
 }
 
 /// The registry's error (`{"errors":[{"code","message"}]}`) as `CODE: message`, if any.

@@ -75,7 +75,10 @@ fn provider_config(http: &SharedHttpClient, t: Duration, region: Option<&str>) -
         .with_retry_config(single_attempt())
 }
 
+/// Each call is one [`Op::Api`](crate::budget::Op::Api): connect, read, attempt and
+/// operation each within it.
 fn timeouts(t: Duration) -> TimeoutConfig {
+    let t = crate::budget::Budget::new(t).op(crate::budget::Op::Api);
     TimeoutConfig::builder()
         .connect_timeout(t)
         .read_timeout(t)
@@ -350,10 +353,11 @@ async fn resolve_region(opts: &SdkOptions, base: &ProviderConfig) -> Option<(Str
 
 /// An IMDS client builder that gives up quickly on machines that are not EC2 instances.
 pub fn bounded_imds_builder(t: Duration) -> aws_config::imds::client::Builder {
+    let b = crate::budget::Budget::new(t);
     aws_config::imds::Client::builder()
         .max_attempts(1)
-        .connect_timeout(t.min(Duration::from_secs(1)))
-        .read_timeout(t)
+        .connect_timeout(b.metadata_connect())
+        .read_timeout(b.op(crate::budget::Op::Metadata))
 }
 
 fn bounded_imds(conf: &ProviderConfig, t: Duration) -> aws_config::imds::Client {

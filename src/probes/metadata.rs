@@ -28,7 +28,7 @@ impl MetadataClient {
 
     async fn ecs(&self, uri: &str) -> Result<Placement, String> {
         let http = reqwest::Client::builder()
-            .timeout(self.timeout)
+            .timeout(crate::budget::Budget::new(self.timeout).op(crate::budget::Op::Metadata))
             .no_proxy()
             .build()
             .map_err(|e| e.to_string())?;

@@ -3,6 +3,7 @@
 
 use super::proxy::ProxySettings;
 use super::Secret;
+use crate::budget::{Budget, Op};
 use futures::future::{BoxFuture, FutureExt};
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
@@ -334,6 +335,11 @@ fn build_resolver(
 }
 
 impl SystemNet {
+    /// Every bound of this probe comes from the run's one budget.
+    fn budget(&self) -> Budget {
+        Budget::new(self.timeout)
+    }
+
     /// The resolver for the AWS SDK: with `--dns-server` the run's own, otherwise None (the
     /// SDK then uses the system's resolver, which is what the DNS checks read too).
     pub fn sdk_resolver(&self) -> Option<SharedResolver> {
@@ -403,7 +409,8 @@ impl SystemNet {
             }
             None => addr,
         };
-        let connected = tokio::time::timeout(self.timeout, TcpStream::connect(target)).await;
+        let connected =
+            tokio::time::timeout(self.budget().op(Op::Connect), TcpStream::connect(target)).await;
         if proxy.is_some() {
             // a failure to reach the proxy is the proxy's, not the host's
             match &connected {
@@ -443,7 +450,7 @@ impl SystemNet {
             let n = stream.read(&mut buf).await?;
             Ok::<_, std::io::Error>(String::from_utf8_lossy(&buf[..n]).to_string())
         };
-        match tokio::time::timeout(self.timeout, io).await {
+        match tokio::time::timeout(self.budget().op(Op::Connect), io).await {
             Err(_) => Err(ConnectFailure::Timeout),
             Ok(Err(e)) => Err(ConnectFailure::Proxy(e.to_string())),
             Ok(Ok(line)) if line.split_whitespace().nth(1) == Some("200") => Ok(stream),
@@ -535,7 +542,7 @@ impl NetProbe for SystemNet {
         async move {
             let start = Instant::now();
             let result = match tokio::time::timeout(
-                self.timeout + Duration::from_millis(200),
+                self.budget().op(Op::Dns),
                 self.resolver.0.lookup_ip(host.as_str()),
             )
             .await
@@ -616,7 +623,12 @@ impl NetProbe for SystemNet {
                     .unwrap_or((None, None))
             };
             report.tls = Some(
-                match tokio::time::timeout(self.timeout, connector.connect(name, stream)).await {
+                match tokio::time::timeout(
+                    self.budget().op(Op::Connect),
+                    connector.connect(name, stream),
+                )
+                .await
+                {
                     Err(_) => {
                         let (subject, issuer) = seen(&rec);
                         Err(TlsFailure {
@@ -668,7 +680,7 @@ impl NetProbe for SystemNet {
             if let Some((user, pass)) = &req.basic_auth {
                 rb = rb.basic_auth(user, Some(pass.expose()));
             }
-            let resp = match tokio::time::timeout(self.timeout * 2, rb.send()).await {
+            let resp = match tokio::time::timeout(self.budget().op(Op::Http), rb.send()).await {
                 Err(_) => {
                     return Err(HttpFailure::Timeout(format!(
                         "no answer from {} in time",
@@ -698,7 +710,7 @@ impl NetProbe for SystemNet {
             let mut body_error = None;
             let mut resp = resp;
             loop {
-                match tokio::time::timeout(self.timeout, resp.chunk()).await {
+                match tokio::time::timeout(self.budget().chunk(), resp.chunk()).await {
                     Err(_) => {
                         complete = false;
                         body_error = Some(format!("no data for {:?}", self.timeout));
@@ -706,7 +718,7 @@ impl NetProbe for SystemNet {
                     }
                     Ok(Err(e)) => {
                         complete = false;
-                        body_error = Some(error_chain(&e));
+                        body_error = Some(crate::errors::chain(&e));
                         break;
                     }
                     Ok(Ok(None)) => break,
@@ -744,22 +756,9 @@ fn host(url: &str) -> String {
         .unwrap_or_default()
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
-}
 
 fn classify_reqwest(e: &reqwest::Error) -> HttpFailure {
-    let mut chain = error_chain(e);
+    let mut chain = crate::errors::chain(e);
     // the URL (a presigned one for layers) is long and known to the caller: leave it out
     if let Some(rest) = chain.strip_prefix("error sending request for url (") {
         if let Some((_, tail)) = rest.split_once("): ") {
@@ -841,7 +840,7 @@ Pxm0i4Ad/rnonVQ/NGWkTjLtEsdj
         let mid = Chain("tcp connect error", Some(Box::new(root)));
         let top = Chain("client error (Connect)", Some(Box::new(mid)));
         assert_eq!(
-            error_chain(&top),
+            crate::errors::chain(&top),
             "client error (Connect): tcp connect error: connection refused"
         );
         // a cause the message already quotes is not repeated
@@ -849,8 +848,8 @@ Pxm0i4Ad/rnonVQ/NGWkTjLtEsdj
             "dns error: no record",
             Some(Box::new(Chain("no record", None))),
         );
-        assert_eq!(error_chain(&e), "dns error: no record");
-        assert_eq!(error_chain(&Chain("alone", None)), "alone");
+        assert_eq!(crate::errors::chain(&e), "dns error: no record");
+        assert_eq!(crate::errors::chain(&Chain("alone", None)), "alone");
     }
 
     #[test]
