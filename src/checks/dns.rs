@@ -19,6 +19,7 @@ crate::codes! {
         NxDomain = "nxdomain",
         NoAddress = "no-address",
         Timeout = "timeout",
+        ResolverUnreachable = "resolver-unreachable",
         ServFail = "servfail",
         NoRegistry = "no-registry",
     }
@@ -30,6 +31,7 @@ pub const S3_CODES: &[Dns] = &[
     Dns::NxDomain,
     Dns::NoAddress,
     Dns::Timeout,
+    Dns::ResolverUnreachable,
     Dns::ServFail,
     Dns::NoRegistry,
 ];
@@ -96,6 +98,9 @@ fn dns(cx: Arc<Ctx>, host: Target) -> BoxFuture<'static, Finding<Dns>> {
                     DnsFailure::NxDomain => base.with_code(Dns::NxDomain).fact("rcode", "NXDOMAIN"),
                     DnsFailure::NoData => base.with_code(Dns::NoAddress),
                     DnsFailure::Timeout => base.with_code(Dns::Timeout),
+                    DnsFailure::Unreachable(d) => {
+                        base.with_code(Dns::ResolverUnreachable).fact("error", d)
+                    }
                     DnsFailure::ServFail(d) | DnsFailure::Other(d) => {
                         base.with_code(Dns::ServFail).fact("error", d)
                     }

@@ -24,6 +24,8 @@ pub enum DnsFailure {
     /// The name exists but has no address records.
     NoData,
     Timeout,
+    /// No DNS server could be reached (no route, refused, no connection).
+    Unreachable(String),
     ServFail(String),
     Other(String),
 }
@@ -522,6 +524,17 @@ fn dns_failure(e: &hickory_resolver::net::NetError) -> DnsFailure {
             other => DnsFailure::Other(other.to_string()),
         },
         NetError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => DnsFailure::Timeout,
+        NetError::NoConnections => DnsFailure::Unreachable(e.to_string()),
+        NetError::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::NetworkUnreachable
+                    | std::io::ErrorKind::HostUnreachable
+                    | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            DnsFailure::Unreachable(e.to_string())
+        }
         other => {
             let s = other.to_string();
             if s.contains("timed out") {
@@ -756,7 +769,6 @@ fn host(url: &str) -> String {
         .unwrap_or_default()
 }
 
-
 fn classify_reqwest(e: &reqwest::Error) -> HttpFailure {
     let mut chain = crate::errors::chain(e);
     // the URL (a presigned one for layers) is long and known to the caller: leave it out
@@ -888,7 +900,13 @@ Pxm0i4Ad/rnonVQ/NGWkTjLtEsdj
             ),
             (
                 NetError::NoConnections,
-                DnsFailure::Other(NetError::NoConnections.to_string()),
+                DnsFailure::Unreachable(NetError::NoConnections.to_string()),
+            ),
+            (
+                NetError::Io(Arc::new(std::io::Error::from(
+                    std::io::ErrorKind::NetworkUnreachable,
+                ))),
+                DnsFailure::Unreachable("io error: network unreachable".into()),
             ),
         ];
         for (err, want) in cases {
