@@ -9,6 +9,7 @@ pub mod identity;
 pub mod image;
 pub mod proxy;
 pub mod registry;
+pub mod repo;
 pub mod token;
 pub mod vpc;
 
@@ -280,6 +281,8 @@ pub fn registrations() -> Vec<Registration<Ctx>> {
         R::new("identity.caller", &[Api, Api], identity::caller),
         R::new("identity.clock-skew", &[Api, Api], identity::clock_skew),
         R::new("token.get", &[Api, Api], token::get),
+        // the repository policy, then possibly a real pull
+        R::new("repo.policy", &[Api, Api], repo::policy),
         R::new("env.proxy", &[], proxy::check),
         // metadata, then the VPC snapshot's reads (some in sequence)
         R::new(
@@ -440,6 +443,11 @@ pub mod fake {
         pub token: Result<AuthorizationData, ApiError>,
         pub token_requests: Mutex<Vec<Option<String>>>,
         pub vpc: Result<VpcSnapshot, ApiError>,
+        /// `ecr:GetRepositoryPolicy` answers, and the `(registry, repository)` asked.
+        pub repo_policy: Result<Option<String>, ApiError>,
+        pub policy_requests: Mutex<Vec<(String, String)>>,
+        /// `ecr:BatchGetImage` answer.
+        pub image: Result<bool, ApiError>,
     }
 
     pub struct FakeMetadata(pub Result<Option<Placement>, String>);
@@ -570,6 +578,9 @@ pub mod fake {
                     "InvalidVpcID.NotFound",
                     "no VPC scripted",
                 )),
+                repo_policy: Err(service_error(500, "NotScripted", "no policy scripted")),
+                policy_requests: Mutex::new(vec![]),
+                image: Err(service_error(500, "NotScripted", "no image scripted")),
             }
         }
     }
@@ -592,6 +603,27 @@ pub mod fake {
         ) -> BoxFuture<'_, Result<AuthorizationData, ApiError>> {
             self.token_requests.lock().unwrap().push(registry_id);
             let r = self.token.clone();
+            async move { r }.boxed()
+        }
+        fn repository_policy(
+            &self,
+            registry_id: String,
+            repository: String,
+        ) -> BoxFuture<'_, Result<Option<String>, ApiError>> {
+            self.policy_requests
+                .lock()
+                .unwrap()
+                .push((registry_id, repository));
+            let r = self.repo_policy.clone();
+            async move { r }.boxed()
+        }
+        fn batch_get_image(
+            &self,
+            _registry_id: String,
+            _repository: String,
+            _reference: String,
+        ) -> BoxFuture<'_, Result<bool, ApiError>> {
+            let r = self.image.clone();
             async move { r }.boxed()
         }
         fn vpc_snapshot(&self, _vpc_id: String) -> BoxFuture<'_, Result<VpcSnapshot, ApiError>> {

@@ -518,6 +518,68 @@ impl AwsProbe for SdkProbe {
         .boxed()
     }
 
+    fn repository_policy(
+        &self,
+        registry_id: String,
+        repository: String,
+    ) -> BoxFuture<'_, Result<Option<String>, ApiError>> {
+        async move {
+            let conf = self.call_config().await?;
+            let ecr = aws_sdk_ecr::Client::new(&conf);
+            let cap = Capture::default();
+            let res = ecr
+                .get_repository_policy()
+                .registry_id(registry_id)
+                .repository_name(repository)
+                .customize()
+                .interceptor(cap.clone())
+                .send()
+                .await;
+            match res {
+                Ok(out) => Ok(Some(out.policy_text().unwrap_or_default().to_string())),
+                Err(e) => {
+                    let e = classify(&e, cap.get());
+                    if e.code() == Some("RepositoryPolicyNotFoundException") {
+                        Ok(None)
+                    } else {
+                        Err(e)
+                    }
+                }
+            }
+        }
+        .boxed()
+    }
+
+    fn batch_get_image(
+        &self,
+        registry_id: String,
+        repository: String,
+        reference: String,
+    ) -> BoxFuture<'_, Result<bool, ApiError>> {
+        async move {
+            let conf = self.call_config().await?;
+            let ecr = aws_sdk_ecr::Client::new(&conf);
+            let cap = Capture::default();
+            let id = if reference.starts_with("sha256:") {
+                aws_sdk_ecr::types::ImageIdentifier::builder().image_digest(reference)
+            } else {
+                aws_sdk_ecr::types::ImageIdentifier::builder().image_tag(reference)
+            };
+            let out = ecr
+                .batch_get_image()
+                .registry_id(registry_id)
+                .repository_name(repository)
+                .image_ids(id.build())
+                .customize()
+                .interceptor(cap.clone())
+                .send()
+                .await
+                .map_err(|e| classify(&e, cap.get()))?;
+            Ok(!out.images().is_empty())
+        }
+        .boxed()
+    }
+
     fn vpc_snapshot(&self, vpc_id: String) -> BoxFuture<'_, Result<super::VpcSnapshot, ApiError>> {
         async move {
             let mut cache = self.vpc.lock().await;

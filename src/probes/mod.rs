@@ -195,6 +195,21 @@ pub trait AwsProbe: Send + Sync {
         &self,
         registry_id: Option<String>,
     ) -> BoxFuture<'_, Result<AuthorizationData, ApiError>>;
+    /// `ecr:GetRepositoryPolicy` of `repository` in the registry of account `registry_id`:
+    /// the policy text, `None` when the repository has none.
+    fn repository_policy(
+        &self,
+        registry_id: String,
+        repository: String,
+    ) -> BoxFuture<'_, Result<Option<String>, ApiError>>;
+    /// `ecr:BatchGetImage` of one image by tag or digest, as a pull asks for its manifest
+    /// (read-only): whether the image was found.
+    fn batch_get_image(
+        &self,
+        registry_id: String,
+        repository: String,
+        reference: String,
+    ) -> BoxFuture<'_, Result<bool, ApiError>>;
     /// Reads one VPC and what is in it (memoised).
     fn vpc_snapshot(&self, vpc_id: String) -> BoxFuture<'_, Result<VpcSnapshot, ApiError>>;
 }

@@ -13,7 +13,7 @@ auth enforcement on, then atomically writes PATH as JSON:
      "region": "us-east-1", "enforce_auth": false, "clock_offset": 0.0,
      "token_ttl_seconds": 43200, "pid": <this process>,
      "users": {"lab-healthy": {"access_key_id": ..., "secret_access_key": ...},
-               "lab-no-ecr-token": {...}}}
+               "lab-no-pull": {...}, "lab-no-ecr-token": {...}}}
 
 and serves until SIGTERM/SIGINT (exit 0; the ready file is removed on exit).
 Nothing is printed on stdout; diagnostics go to stderr; request logs are off.
@@ -84,6 +84,22 @@ Lab extensions (what and why):
     moto reports every endpoint as "available". An endpoint tagged `lab:state=<value>` is
     reported with State <value> (DescribeVpcEndpoints, its vpc-endpoint-state filter, and
     CreateVpcEndpoint's answer); untagged endpoints keep moto's behaviour.
+ 6. ECR across accounts (moto.ecr.responses.ECRResponse: the backend property and the
+    pull-side actions are wrapped). Why: moto serves every request from the caller's own
+    account and ignores `registryId`, and it never evaluates repository policies. Real ECR
+    serves the registry `registryId` names, and lets another account read or pull only what
+    the owner's repository policy allows it. The lab routes by `registryId`, and for a
+    caller of another account answers GetRepositoryPolicy, BatchGetImage,
+    BatchCheckLayerAvailability, DescribeImages and ListImages with AccessDeniedException
+    unless the repository policy has an Allow for the action whose Principal is "*",
+    {"AWS": "*"} or names the caller's account (bare, root or any ARN of it) and no such
+    Deny (Action wildcards match; Condition blocks are not evaluated). A repository without
+    a policy denies every other account (whether ECR answers that case with
+    RepositoryPolicyNotFoundException instead is not verified; the lab does not claim it).
+    The world is seeded in account 210987654321 (OTHER_ACCOUNT)'s moto backend directly: repositories `shared/granted` (pulls and GetRepositoryPolicy granted to
+    123456789012), `shared/readable` (only GetRepositoryPolicy and DescribeRepositories
+    granted), `shared/pull-only` (pulls granted, the policy not readable) and
+    `shared/no-policy`. Ready-file key "other_account": {"account", "repositories"}.
  5. Request log (WSGI middleware, only with --request-log). Why: tests assert what the
     doctor asked for, e.g. that GetAuthorizationToken for another account's registry
     carried registryIds = [that account]; moto's answer does not show it. The body is read
@@ -133,6 +149,17 @@ USERS = {
             }
         ],
     },
+    # may log in but not pull (repo.policy's same-account denial, with --enforce-auth)
+    "lab-no-pull": {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["sts:GetCallerIdentity", "ecr:GetAuthorizationToken"],
+                "Resource": "*",
+            }
+        ],
+    },
     "lab-no-ecr-token": {
         "Version": "2012-10-17",
         "Statement": [
@@ -150,6 +177,15 @@ USERS = {
     },
 }
 REPOSITORIES = ["lab/app"]
+OTHER_ACCOUNT = "210987654321"
+PULL = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+# repository in OTHER_ACCOUNT -> actions its policy grants ACCOUNT (None: no policy)
+OTHER_REPOSITORIES = {
+    "shared/granted": PULL + ["ecr:GetRepositoryPolicy"],
+    "shared/readable": ["ecr:GetRepositoryPolicy", "ecr:DescribeRepositories"],
+    "shared/pull-only": PULL,
+    "shared/no-policy": None,
+}
 
 
 # --------------------------------------------------------------------------- patches
@@ -191,6 +227,96 @@ def patch_ecr_token() -> None:
         return ActionResult({"authorizationData": auth_data})
 
     ECRResponse.get_authorization_token = get_authorization_token
+
+
+def repository_policy_allows(policy: str | None, account: str, action: str) -> bool:
+    """Lab extension 6: does `policy` let `account` perform `action`? Principal "*", {"AWS":
+    "*"} or any value naming the account; Action wildcards; Deny wins; no conditions."""
+    import fnmatch
+
+    if not policy:
+        return False
+    try:
+        doc = json.loads(policy)
+    except ValueError:
+        return False
+    statements = doc.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+
+    def listed(v):
+        return v if isinstance(v, list) else [v]
+
+    def names_account(st) -> bool:
+        p = st.get("Principal")
+        if p == "*":
+            return True
+        values = listed(p.get("AWS", [])) if isinstance(p, dict) else []
+        return any(v == "*" or v == account or f":{account}:" in v for v in values)
+
+    def has_action(st) -> bool:
+        return any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in listed(st.get("Action", [])))
+
+    matching = [st for st in statements if names_account(st) and has_action(st)]
+    if any(st.get("Effect") == "Deny" for st in matching):
+        return False
+    return any(st.get("Effect") == "Allow" for st in matching)
+
+
+def patch_ecr_cross_account() -> None:
+    """Lab extension 6 (see the module docstring)."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.ecr.models import ecr_backends
+    from moto.ecr.responses import ECRResponse
+
+    def backend(self):
+        account = self._get_param("registryId") or self.current_account
+        return ecr_backends[account][self.region]
+
+    ECRResponse.ecr_backend = property(backend)
+    gated = {
+        "get_repository_policy": "ecr:GetRepositoryPolicy",
+        "batch_get_image": "ecr:BatchGetImage",
+        "batch_check_layer_availability": "ecr:BatchCheckLayerAvailability",
+        "describe_images": "ecr:DescribeImages",
+        "list_images": "ecr:ListImages",
+    }
+    for name, action in gated.items():
+        original = getattr(ECRResponse, name)
+
+        def gate(self, original=original, action=action):
+            owner = self._get_param("registryId")
+            if owner and owner != self.current_account:
+                repo = ecr_backends[owner][self.region].repositories.get(
+                    self._get_param("repositoryName"))
+                if repo is not None and not repository_policy_allows(
+                        repo.policy, self.current_account, action):
+                    raise JsonRESTError(
+                        "AccessDeniedException",
+                        f"User: arn:aws:iam::{self.current_account}:root is not authorized to "
+                        f"perform: {action} on resource: {repo.arn} because no resource-based "
+                        f"policy allows the {action} action")
+            return original(self)
+
+        setattr(ECRResponse, name, gate)
+
+
+def seed_other_account() -> dict:
+    """Lab extension 6: OTHER_ACCOUNT's repositories and their policies, created in that
+    account's moto backend directly (this process serves moto; MOTO_ACCOUNT_ID pins every
+    request's own account to ACCOUNT)."""
+    from moto.ecr.models import ecr_backends
+
+    backend = ecr_backends[OTHER_ACCOUNT][REGION]
+    for repo, actions in OTHER_REPOSITORIES.items():
+        backend.create_repository(repo, None, {}, {}, "MUTABLE", [])
+        if actions is not None:
+            backend.set_repository_policy(OTHER_ACCOUNT, repo, json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Sid": "LabGrant", "Effect": "Allow",
+                               "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                               "Action": actions}]}))
+    return {"account": OTHER_ACCOUNT, "repositories": sorted(OTHER_REPOSITORIES)}
 
 
 def patch_endpoint_state() -> None:
@@ -906,6 +1032,7 @@ def main(argv=None) -> int:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     patch_ecr_token()
+    patch_ecr_cross_account()
     patch_endpoint_state()
     app = ClockOffsetMiddleware(DomainDispatcherApplication(create_backend_app),
                                 args.clock_offset)
@@ -932,6 +1059,7 @@ def main(argv=None) -> int:
     extra, side = {}, []
     try:
         users = seed(endpoint)
+        extra["other_account"] = seed_other_account()
         if args.vpc_worlds:
             t1 = time.monotonic()
             extra["vpc_worlds"] = worlds = seed_vpc_worlds(endpoint)
