@@ -6,8 +6,9 @@ use serde_json::{json, Value};
 const FIRST_FAMILY: [&str; 5] = [
     "credentials.source",
     "identity.caller",
-    "identity.clock-skew",
     "token.get",
+    // after identity.caller and token.get: it needs to know whether AWS accepted the clock
+    "identity.clock-skew",
     "env.proxy",
 ];
 
