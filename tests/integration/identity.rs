@@ -269,6 +269,7 @@ fn a_rewritten_date_never_fails_the_clock_when_aws_accepted_it() {
     assert_eq!(skew["facts"]["ecr_accepted"], true);
     let msg = skew["message"].as_str().unwrap();
     assert!(msg.contains("STS and ECR accepted"), "{msg}");
+    assert!(msg.contains("s ahead of the Date header"), "{msg}");
     assert!(
         skew["remediation"]["text"]
             .as_str()
