@@ -1,4 +1,10 @@
 //! `token.get`: ecr:GetAuthorizationToken, decoded without ever showing it.
+//!
+//! The token's life is reported as the earlier of its `expiresAt` and the expiry of the
+//! credentials that got it (a token obtained with temporary credentials has been reported to
+//! stop working with them), both kept as facts. A token is scoped to a region, not to an
+//! account (`registryIds` is deprecated): `wrong-registry` compares regions only, and FIPS
+//! or dual-stack registry hosts match the standard `proxyEndpoint` of their region.
 
 use super::{rfc3339, with_api_error, Ctx, Token};
 pub use crate::aws::iam_target;
@@ -16,6 +22,9 @@ crate::codes! {
         AccessDenied = "access-denied",
         Expired = "expired",
         ExpiresSoon = "expires-soon",
+        ExpiresWithCredentials = "expires-with-credentials",
+        OkRoleSession = "ok-role-session",
+        Throttled = "throttled",
         WrongRegistry = "wrong-registry",
         UnexpectedUser = "unexpected-user",
         MalformedToken = "malformed-token",
@@ -37,6 +46,14 @@ fn password_expiration(password: &str) -> Option<SystemTime> {
     let v: serde_json::Value = serde_json::from_slice(&raw).ok()?;
     let secs = v.get("expiration")?.as_u64()?;
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+/// Hours from `now` to `t` (negative when past).
+fn hours_until(t: SystemTime, now: SystemTime) -> f64 {
+    match t.duration_since(now) {
+        Ok(d) => d.as_secs_f64() / 3600.0,
+        Err(past) => -past.duration().as_secs_f64() / 3600.0,
+    }
 }
 
 fn host_of(endpoint: &str) -> String {
@@ -65,6 +82,7 @@ pub fn get(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<TokenCode>> {
             Ok(d) => d,
             Err(e) => {
                 let code = match e.class() {
+                    _ if e.is_throttled() => T::Throttled,
                     ErrorClass::AccessDenied => T::AccessDenied,
                     ErrorClass::Unreachable => T::Unreachable,
                     ErrorClass::InvalidCredentials => T::InvalidCredentials,
@@ -95,26 +113,50 @@ pub fn get(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<TokenCode>> {
         if user != "AWS" {
             return base.with_code(T::UnexpectedUser).fact("user", user);
         }
-        let expires_at = data
+        let token_expires_at = data
             .expires_at
             .or_else(|| password_expiration(password.expose()));
+        // memoized: the credentials that signed the call
+        let creds = cx.aws.credentials().await.ok();
+        let credentials_expire_at = creds.as_ref().and_then(|c| c.expiry);
+        let role_session = creds.as_ref().is_some_and(|c| c.role_arn.is_some());
+        let limited_by_credentials =
+            credentials_expire_at.is_some_and(|c| token_expires_at.is_none_or(|t| c <= t));
+        let expires_at = if limited_by_credentials {
+            credentials_expire_at
+        } else {
+            token_expires_at
+        };
         let now = (cx.now)();
-        let hours_left = expires_at.map(|e| match e.duration_since(now) {
-            Ok(d) => d.as_secs_f64() / 3600.0,
-            Err(past) => -past.duration().as_secs_f64() / 3600.0,
-        });
+        let hours_left = expires_at.map(|e| hours_until(e, now));
+        let token_hours_left = token_expires_at.map(|e| hours_until(e, now));
+        let token_host = data.proxy_endpoint.as_deref().map(host_of);
+        let token_region = token_host
+            .as_deref()
+            .and_then(crate::aws::parse_registry_host)
+            .map(|t| t.region);
+        let registry_region = target.as_ref().map(|t| t.region.clone());
         let base = base
             .fact("user", "AWS")
             .fact("expires_at", expires_at.map(rfc3339))
-            .fact("hours_left", hours_left.map(|h| (h * 10.0).round() / 10.0));
-        if let Some(pe) = &data.proxy_endpoint {
-            if host_of(pe) != registry {
+            .fact("hours_left", hours_left.map(|h| (h * 10.0).round() / 10.0))
+            .fact("token_expires_at", token_expires_at.map(rfc3339))
+            .fact("credentials_expire_at", credentials_expire_at.map(rfc3339))
+            .fact("limited_by_credentials", limited_by_credentials)
+            .fact("token_region", token_region.clone())
+            .fact("registry_region", registry_region.clone());
+        // a token serves every registry of its region: compare regions, never accounts
+        // (FIPS and dual-stack hosts of the region get the standard proxyEndpoint)
+        if let (Some(t), Some(r)) = (&token_region, &registry_region) {
+            if t != r {
                 return base.with_code(T::WrongRegistry);
             }
         }
-        let code = match hours_left {
-            Some(h) if h <= 0.0 => T::Expired,
-            Some(h) if h < 1.0 => T::ExpiresSoon,
+        let code = match (token_hours_left, hours_left) {
+            (Some(t), _) if t <= 0.0 => T::Expired,
+            (_, Some(h)) if h < 1.0 && limited_by_credentials && role_session => T::OkRoleSession,
+            (_, Some(h)) if h < 1.0 && limited_by_credentials => T::ExpiresWithCredentials,
+            (_, Some(h)) if h < 1.0 => T::ExpiresSoon,
             _ => T::Ok,
         };
         if code != T::Expired {
@@ -226,6 +268,137 @@ mod tests {
         let mut bad = token("AWS", 10, OWN).unwrap();
         bad.token = Secret::new("not base64!");
         assert_eq!(run(Ok(bad)).await.code, T::MalformedToken);
+    }
+
+    #[tokio::test]
+    async fn a_token_is_scoped_to_a_region_not_an_account() {
+        // the answer names the caller's own registry; the registry is another account's in
+        // the same region, or a FIPS or dual-stack host of the caller's: all the same region
+        for registry in [
+            "210987654321.dkr.ecr.us-east-1.amazonaws.com",
+            "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com",
+            "123456789012.dkr-ecr.us-east-1.on.aws",
+            "123456789012.dkr-ecr-fips.us-east-1.on.aws",
+            "210987654321.dkr-ecr.us-east-1.on.aws",
+        ] {
+            let aws = FakeAws {
+                token: token("AWS", 3600 * 12, OWN),
+                ..Default::default()
+            };
+            let (o, cx) = run_with(aws, Some(registry)).await;
+            assert_eq!(o.code, T::Ok, "{registry}");
+            assert_eq!(o.facts["token_region"], "us-east-1");
+            assert_eq!(o.facts["registry_region"], "us-east-1");
+            assert_eq!(cx.token().unwrap().registry, registry);
+        }
+        // another region is wrong, whatever the account
+        let aws = FakeAws {
+            token: token("AWS", 3600 * 12, OWN),
+            ..Default::default()
+        };
+        let (o, _) = run_with(aws, Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com")).await;
+        assert_eq!(o.code, T::WrongRegistry);
+        let msg = render("token.get", &o);
+        assert!(
+            msg.contains("us-east-1") && msg.contains("eu-west-1"),
+            "{msg}"
+        );
+    }
+
+    fn creds_expiring_in(secs: u64, role: bool) -> crate::probes::CredentialInfo {
+        let mut c = crate::checks::fake::creds("environment", "ASIAEXAMPLEEXAMPLE12");
+        c.expiry = Some(now() + Duration::from_secs(secs));
+        if role {
+            c.source = "assume-role".into();
+            c.role_arn = Some("arn:aws:iam::123456789012:role/puller".into());
+        }
+        c
+    }
+
+    async fn run_creds(creds: crate::probes::CredentialInfo) -> Finding<TokenCode> {
+        run_with(
+            FakeAws {
+                creds: Ok(creds),
+                token: token("AWS", 12 * 3600, OWN),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .0
+    }
+
+    #[tokio::test]
+    async fn the_effective_expiry_is_the_earlier_of_token_and_credentials() {
+        // credentials for 6 hours: the token works 6 hours, its own expiresAt says 12
+        let o = run_creds(creds_expiring_in(6 * 3600, false)).await;
+        assert_eq!(o.code, T::Ok);
+        assert_eq!(o.facts["hours_left"], 6.0);
+        assert_eq!(o.facts["limited_by_credentials"], true);
+        assert_eq!(o.facts["expires_at"], o.facts["credentials_expire_at"]);
+        assert_eq!(
+            o.facts["token_expires_at"],
+            rfc3339(now() + Duration::from_secs(12 * 3600))
+        );
+        // 20 minutes left on the credentials: a warning that names them, not the clock
+        let o = run_creds(creds_expiring_in(1200, false)).await;
+        assert_eq!(o.code, T::ExpiresWithCredentials);
+        assert_eq!(o.facts["hours_left"], 0.3);
+        // the doctor's own --role-arn session (900 s): expected, a pass
+        let o = run_creds(creds_expiring_in(900, true)).await;
+        assert_eq!(o.code, T::OkRoleSession);
+        let cat = crate::catalog::Catalog::embedded();
+        let spec = cat.get("token.get").unwrap();
+        for code in ["ok-role-session", "expires-with-credentials"] {
+            let c = &spec.codes[code];
+            let text = format!("{} {}", c.message, c.remediation.as_deref().unwrap_or(""));
+            assert!(
+                !text.contains("clock"),
+                "{code} suggests a clock problem: {text}"
+            );
+        }
+        // the token's own expiry is the shorter: expires-soon, as before
+        let aws = FakeAws {
+            creds: Ok(creds_expiring_in(6 * 3600, false)),
+            token: token("AWS", 1800, OWN),
+            ..Default::default()
+        };
+        let (o, _) = run_with(aws, None).await;
+        assert_eq!(o.code, T::ExpiresSoon);
+        assert_eq!(o.facts["limited_by_credentials"], false);
+    }
+
+    #[tokio::test]
+    async fn throttling_names_the_quota_and_no_rate() {
+        let o = run(Err(service_error(
+            400,
+            "ThrottlingException",
+            "Rate exceeded",
+        )))
+        .await;
+        assert_eq!(o.code, T::Throttled);
+        let cat = crate::catalog::Catalog::embedded();
+        let spec = cat.get("token.get").unwrap();
+        let t = &spec.codes["throttled"];
+        let text = format!("{} {}", t.message, t.remediation.as_deref().unwrap());
+        assert!(text.contains("per-account, per-region quota"), "{text}");
+        assert!(
+            text.contains("Service Quotas") && text.contains("Cache the token"),
+            "{text}"
+        );
+        // no rate anywhere: AWS's own pages disagree on it
+        for (code, c) in &spec.codes {
+            let all = format!(
+                "{} {} {}",
+                c.message,
+                c.remediation.as_deref().unwrap_or(""),
+                c.commands.join(" ")
+            );
+            assert!(
+                !all.contains("per second") && !all.contains(" TPS") && !all.contains("/s "),
+                "{code}: {all}"
+            );
+        }
     }
 
     #[tokio::test]

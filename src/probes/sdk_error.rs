@@ -106,14 +106,44 @@ const CLOCK_CODES: &[&str] = &[
     "RequestInTheFuture",
 ];
 
+/// The messages SigV4 gives, under SignatureDoesNotMatch (STS) or InvalidSignatureException
+/// (ECR), when the request's time is outside the service's window:
+/// `Signature expired: <t> is now earlier than <t> (<t> - 15 min.)`.
+const CLOCK_MESSAGES: &[&str] = &["Signature expired", "Signature not yet current"];
+
+/// Error codes of throttling (ECR: ThrottlingException; the troubleshooting guide also
+/// names ThrottleException and HTTP 429).
+const THROTTLING_CODES: &[&str] = &[
+    "ThrottlingException",
+    "ThrottleException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+];
+
 impl ApiError {
+    /// Whether the service refused the call for its request rate.
+    pub fn is_throttled(&self) -> bool {
+        match &self.failure {
+            ApiFailure::Service { status, code, .. } => {
+                *status == 429 || THROTTLING_CODES.contains(&code.as_deref().unwrap_or(""))
+            }
+            _ => false,
+        }
+    }
+
     /// What this error means for the doctor: the one classification every check uses.
     pub fn class(&self) -> ErrorClass {
         match &self.failure {
             ApiFailure::Timeout { .. } | ApiFailure::Unreachable { .. } => ErrorClass::Unreachable,
             ApiFailure::Service { code, message, .. } => {
                 let code = code.as_deref().unwrap_or("");
-                if INVALID_CREDENTIAL_CODES.contains(&code) {
+                let clock_message = message
+                    .as_deref()
+                    .is_some_and(|m| CLOCK_MESSAGES.iter().any(|c| m.starts_with(c)));
+                if clock_message {
+                    ErrorClass::ClockRejected
+                } else if INVALID_CREDENTIAL_CODES.contains(&code) {
                     ErrorClass::InvalidCredentials
                 } else if CLOCK_CODES.contains(&code) {
                     ErrorClass::ClockRejected
@@ -172,6 +202,22 @@ mod tests {
             ("ExpiredToken", "", InvalidCredentials),
             ("SignatureDoesNotMatch", "", InvalidCredentials),
             ("RequestExpired", "", ClockRejected),
+            // STS and ECR give a skewed clock under signature codes, told by the message
+            (
+                "SignatureDoesNotMatch",
+                "Signature expired: 20260101T000000Z is now earlier than 20260101T001500Z (20260101T003000Z - 15 min.)",
+                ClockRejected,
+            ),
+            (
+                "InvalidSignatureException",
+                "Signature not yet current: 20260101T003100Z is still later than 20260101T003000Z (20260101T001500Z + 15 min.)",
+                ClockRejected,
+            ),
+            (
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+                InvalidCredentials,
+            ),
             ("AccessDeniedException", "", AccessDenied),
             ("UnauthorizedOperation", "", AccessDenied),
             (
@@ -189,5 +235,17 @@ mod tests {
             exchange: Exchange::default(),
         };
         assert_eq!(t.class(), Unreachable);
+        assert!(!t.is_throttled());
+    }
+
+    #[test]
+    fn throttling() {
+        assert!(service("ThrottlingException", "Rate exceeded").is_throttled());
+        assert!(!service("AccessDeniedException", "").is_throttled());
+        let mut e = service("", "Too Many Requests");
+        if let ApiFailure::Service { status, .. } = &mut e.failure {
+            *status = 429;
+        }
+        assert!(e.is_throttled());
     }
 }

@@ -1,5 +1,5 @@
 //! Repository access (`repo.policy`) against the moto lab's two-account world (lab
-//! extension 6: repositories of account 210987654321 with and without granting policies).
+//! extension 8: repositories of account 210987654321 with and without granting policies).
 
 use crate::harness::{doctor, Moto};
 

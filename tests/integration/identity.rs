@@ -6,8 +6,9 @@ use serde_json::{json, Value};
 const FIRST_FAMILY: [&str; 5] = [
     "credentials.source",
     "identity.caller",
-    "identity.clock-skew",
     "token.get",
+    // after identity.caller and token.get: it needs to know whether AWS accepted the clock
+    "identity.clock-skew",
     "env.proxy",
 ];
 
@@ -209,18 +210,169 @@ fn clock_skew_is_measured_against_the_server_date() {
         .as_i64()
         .unwrap();
     assert!((118..=122).contains(&skew), "{skew}");
+    // past 5 minutes: STS and ECR still accept (up to 15), a warning naming who refuses
     let moto = Moto::start(&["--clock-offset", "-400"], &[]);
     let r = doctor(&moto.env_as("lab-healthy"), &["--output", "json"]);
+    assert_eq!(r.code, 0, "{:?}", r.not_passing());
     assert_eq!(
         r.not_passing(),
-        ["identity.clock-skew=fail/clock-skew-over-5-minutes"]
+        ["identity.clock-skew=warn/clock-skew-over-5-minutes"]
     );
     let skew = r.entry("identity.clock-skew");
     assert_eq!(skew["facts"]["direction"], "ahead");
+    let msg = skew["message"].as_str().unwrap();
+    assert!(msg.contains("s ahead of AWS"), "{skew}");
+    assert!(msg.contains("ECS and Secrets Manager"), "{msg}");
+}
+
+#[test]
+fn clock_past_15_minutes_is_refused_and_fails() {
+    // the lab's clock 1000 s behind: STS refuses the request (lab extension 6, as AWS does)
+    let moto = Moto::start(&["--clock-offset", "-1000"], &[]);
+    let r = doctor(&moto.env_as("lab-healthy"), &["--output", "json"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.check("identity.caller"),
+        ("fail".into(), Some("clock-rejected".into()))
+    );
+    let e = r.entry("identity.caller");
     assert!(
-        skew["message"].as_str().unwrap().contains("s ahead of AWS"),
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("Signature not yet current"),
+        "{e}"
+    );
+    assert_eq!(
+        r.check("identity.clock-skew"),
+        ("fail".into(), Some("clock-skew-over-15-minutes".into()))
+    );
+    let skew = r.entry("identity.clock-skew");
+    assert_eq!(skew["facts"]["sts_accepted"], false);
+    let abs = skew["facts"]["skew_abs_seconds"].as_i64().unwrap();
+    assert!((998..=1002).contains(&abs), "{abs}");
+}
+
+#[test]
+fn a_rewritten_date_never_fails_the_clock_when_aws_accepted_it() {
+    // the clocks agree, a proxy-like rewrite puts the Date header 1000 s behind: STS and
+    // ECR accept every request, so the measurement is contradicted, a warning
+    let moto = Moto::start(&["--date-header-offset", "-1000"], &[]);
+    let r = doctor(&moto.env_as("lab-healthy"), &["--output", "json"]);
+    assert_eq!(r.code, 0, "{:?}", r.not_passing());
+    assert_eq!(
+        r.not_passing(),
+        ["identity.clock-skew=warn/clock-skew-contradicted"]
+    );
+    let skew = r.entry("identity.clock-skew");
+    assert_eq!(skew["facts"]["sts_accepted"], true);
+    assert_eq!(skew["facts"]["ecr_accepted"], true);
+    let msg = skew["message"].as_str().unwrap();
+    assert!(msg.contains("STS and ECR accepted"), "{msg}");
+    assert!(msg.contains("s ahead of the Date header"), "{msg}");
+    assert!(
+        skew["remediation"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("rewrites the Date header"),
         "{skew}"
     );
+}
+
+#[test]
+fn a_refused_get_caller_identity_shows_what_answered() {
+    // AWS_ENDPOINT_URL_STS points at something that is not STS (a proxy's refusal page)
+    let moto = Moto::start(&[], &[]);
+    let not_sts = fake_server(Some(
+        "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: 136\r\nConnection: close\r\n\r\n<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>Blocked by the proxy policy</Message></Error></ErrorResponse>",
+    ));
+    let mut env = moto.env_as("lab-healthy");
+    env.push(("AWS_ENDPOINT_URL_STS".into(), not_sts.clone()));
+    let r = doctor(&env, &["--output", "json"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.check("identity.caller"),
+        ("fail".into(), Some("access-denied".into()))
+    );
+    let e = r.entry("identity.caller");
+    let host = not_sts.trim_start_matches("http://");
+    let msg = e["message"].as_str().unwrap();
+    assert!(msg.contains(host) && msg.contains("HTTP 403"), "{msg}");
+    let fix = e["remediation"]["text"].as_str().unwrap();
+    assert!(fix.contains("No IAM policy can deny"), "{fix}");
+    assert!(fix.contains("not STS") && fix.contains(host), "{fix}");
+    assert!(!fix.contains("service control policy"), "{fix}");
+}
+
+#[test]
+fn throttled_token_names_the_quota_not_a_rate() {
+    let moto = Moto::start(&[], &[("LAB_TOKEN_THROTTLED", "1")]);
+    let r = doctor(&moto.env_as("lab-healthy"), &["--output", "json"]);
+    assert_eq!(
+        r.check("token.get"),
+        ("fail".into(), Some("throttled".into()))
+    );
+    let e = r.entry("token.get");
+    let fix = e["remediation"]["text"].as_str().unwrap();
+    assert!(fix.contains("per-account, per-region quota"), "{fix}");
+    assert!(fix.contains("Cache the token"), "{fix}");
+    let all = e.to_string();
+    assert!(!all.contains("per second"), "{all}");
+}
+
+#[test]
+fn role_session_limits_the_token_life_and_says_so() {
+    let moto = Moto::start(&[], &[]);
+    let r = doctor(
+        &moto.env_as("lab-healthy"),
+        &[
+            "--output",
+            "json",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/lab-puller",
+        ],
+    );
+    assert_eq!(r.code, 0, "{:?}", r.not_passing());
+    assert_eq!(
+        r.check("token.get"),
+        ("pass".into(), Some("ok-role-session".into()))
+    );
+    let f = &r.entry("token.get")["facts"];
+    // the effective expiry is the 900 s session's, the token's own is 12 hours
+    assert_eq!(f["expires_at"], f["credentials_expire_at"], "{f}");
+    assert_ne!(f["expires_at"], f["token_expires_at"], "{f}");
+    let hours = f["hours_left"].as_f64().unwrap();
+    assert!((0.2..=0.3).contains(&hours), "{hours}");
+    assert_eq!(f["limited_by_credentials"], true);
+    let msg = r.entry("token.get")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!msg.contains("clock"), "{msg}");
+}
+
+#[test]
+fn fips_and_dual_stack_registries_are_not_wrong_registry() {
+    let moto = Moto::start(&[], &[]);
+    for registry in [
+        "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com",
+        "123456789012.dkr-ecr.us-east-1.on.aws",
+        "123456789012.dkr-ecr-fips.us-east-1.on.aws",
+    ] {
+        let r = doctor(
+            &moto.env_as("lab-healthy"),
+            &["--output", "json", "--registry", registry],
+        );
+        assert_eq!(
+            r.check("token.get"),
+            ("pass".into(), Some("ok".into())),
+            "{registry}: {}",
+            r.entry("token.get")
+        );
+        let f = &r.entry("token.get")["facts"];
+        assert_eq!(f["token_region"], "us-east-1");
+        assert_eq!(f["registry_region"], "us-east-1");
+    }
 }
 
 #[test]

@@ -2,7 +2,7 @@
 """ecr-doctor test lab: moto server launcher (run with tests/lab/.venv/bin/python).
 
     moto_lab.py --port N --ready-file PATH [--enforce-auth] [--clock-offset SECONDS]
-                [--parent-pid PID] [--vpc-worlds] [--imds-port N] [--ecs-port N]
+                [--date-header-offset SECONDS] [--parent-pid PID] [--vpc-worlds] [--imds-port N] [--ecs-port N]
                 [--request-log PATH]
 
 Serves moto (all services, one WSGI app) on 127.0.0.1:N in this process (N=0 picks a
@@ -11,7 +11,7 @@ auth enforcement on, then atomically writes PATH as JSON:
 
     {"port": N, "endpoint": "http://127.0.0.1:N", "account": "123456789012",
      "region": "us-east-1", "enforce_auth": false, "clock_offset": 0.0,
-     "token_ttl_seconds": 43200, "pid": <this process>,
+     "date_header_offset": 0.0, "token_ttl_seconds": 43200, "pid": <this process>,
      "users": {"lab-healthy": {"access_key_id": ..., "secret_access_key": ...},
                "lab-no-pull": {...}, "lab-no-ecr-token": {...}}}
 
@@ -54,6 +54,9 @@ Optional parts (each adds one key to the ready file):
 Environment:
     LAB_TOKEN_TTL_SECONDS  lifetime of ECR authorization tokens (default 43200 = 12 h);
                            read per request; negative values give an already-expired token.
+    LAB_TOKEN_THROTTLED    opt-in (lab extension 7): when set and non-empty,
+                           GetAuthorizationToken answers HTTP 400 ThrottlingException
+                           "Rate exceeded", as ECR does past its per-account, per-region quota.
     LAB_TOKEN_PASSWORD     opt-in (used by netlab.sh): when set and non-empty, every ECR token
                            carries exactly this password, i.e. base64("AWS:" + it), so a lab
                            registry's htpasswd can accept it; expiresAt still follows the TTL.
@@ -78,13 +81,31 @@ Lab extensions (what and why):
     clock skew against the server's Date header. Python's http.server (under werkzeug)
     always adds a Date from the real clock in send_response(); the handler subclass
     drops that one, and the middleware sets exactly one Date = now + --clock-offset
-    (RFC 7231 IMF-fixdate) on every response, offset 0 included.
+    (RFC 7231 IMF-fixdate) on every response, offset 0 included. --date-header-offset S
+    adds S more seconds to that header only, not to the lab's clock (extension 6): what a
+    proxy rewriting Date looks like.
  3. Request logging off (handler subclass). Why: keep the lab quiet.
  4. VPC endpoint state (moto.ec2.models.vpcs.VPCEndPoint.state becomes a property). Why:
     moto reports every endpoint as "available". An endpoint tagged `lab:state=<value>` is
     reported with State <value> (DescribeVpcEndpoints, its vpc-endpoint-state filter, and
     CreateVpcEndpoint's answer); untagged endpoints keep moto's behaviour.
- 6. ECR across accounts (moto.ecr.responses.ECRResponse: the backend property and the
+ 5. Request log (WSGI middleware, only with --request-log). Why: tests assert what the
+    doctor asked for, e.g. that GetAuthorizationToken for another account's registry
+    carried registryIds = [that account]; moto's answer does not show it. The body is read
+    once and handed on to moto unchanged.
+ 6. SigV4 time window (WSGI middleware, on once seeding is done). Why: STS and ECR refuse
+    requests signed more than 15 minutes off their clock, moto checks no time. The lab's
+    clock is now + --clock-offset; a request whose credential scope names sts or ecr and
+    whose X-Amz-Date is more than 15 minutes before it is answered as AWS does: STS with
+    HTTP 403 SignatureDoesNotMatch (XML) "Signature expired: <X-Amz-Date> is now earlier
+    than <clock - 15 min> (<clock> - 15 min.)", ECR with HTTP 400 InvalidSignatureException
+    (JSON) and the same message; more than 15 minutes after it: "Signature not yet
+    current: <X-Amz-Date> is still later than <clock + 15 min> (<clock> + 15 min.)".
+    Other services and unsigned requests pass unchanged; the seeding (signed with the real
+    clock) runs before the window is switched on.
+ 7. Throttling (LAB_TOKEN_THROTTLED, above), in extension 1's replacement. Why: the doctor
+    tells throttling apart from other ECR errors; moto never throttles.
+ 8. ECR across accounts (moto.ecr.responses.ECRResponse: the backend property and the
     pull-side actions are wrapped). Why: moto serves every request from the caller's own
     account and ignores `registryId`, and it never evaluates repository policies. Real ECR
     serves the registry `registryId` names, and lets another account read or pull only what
@@ -96,19 +117,17 @@ Lab extensions (what and why):
     Deny (Action wildcards match; Condition blocks are not evaluated). A repository without
     a policy denies every other account (whether ECR answers that case with
     RepositoryPolicyNotFoundException instead is not verified; the lab does not claim it).
-    The world is seeded in account 210987654321 (OTHER_ACCOUNT)'s moto backend directly: repositories `shared/granted` (pulls and GetRepositoryPolicy granted to
+    The world is seeded in account 210987654321 (OTHER_ACCOUNT)'s moto backend directly:
+    repositories `shared/granted` (pulls and GetRepositoryPolicy granted to
     123456789012), `shared/readable` (only GetRepositoryPolicy and DescribeRepositories
     granted), `shared/pull-only` (pulls granted, the policy not readable) and
     `shared/no-policy`. Ready-file key "other_account": {"account", "repositories"}.
- 5. Request log (WSGI middleware, only with --request-log). Why: tests assert what the
-    doctor asked for, e.g. that GetAuthorizationToken for another account's registry
-    carried registryIds = [that account]; moto's answer does not show it. The body is read
-    once and handed on to moto unchanged.
 """
 from __future__ import annotations
 
 import argparse
 import base64
+import calendar
 import json
 import logging
 import os
@@ -210,6 +229,10 @@ def patch_ecr_token() -> None:
     from moto.ecr.responses import ECRResponse
 
     def get_authorization_token(self):  # lab extension 1
+        if os.environ.get("LAB_TOKEN_THROTTLED"):  # lab extension 7
+            from moto.core.exceptions import JsonRESTError
+
+            raise JsonRESTError("ThrottlingException", "Rate exceeded")
         registry_ids = self._get_param("registryIds") or [self.current_account]
         expires = int(time.time()) + token_ttl()
         auth_data = []
@@ -230,7 +253,7 @@ def patch_ecr_token() -> None:
 
 
 def repository_policy_allows(policy: str | None, account: str, action: str) -> bool:
-    """Lab extension 6: does `policy` let `account` perform `action`? Principal "*", {"AWS":
+    """Lab extension 8: does `policy` let `account` perform `action`? Principal "*", {"AWS":
     "*"} or any value naming the account; Action wildcards; Deny wins; no conditions."""
     import fnmatch
 
@@ -264,7 +287,7 @@ def repository_policy_allows(policy: str | None, account: str, action: str) -> b
 
 
 def patch_ecr_cross_account() -> None:
-    """Lab extension 6 (see the module docstring)."""
+    """Lab extension 8 (see the module docstring)."""
     from moto.core.exceptions import JsonRESTError
     from moto.ecr.models import ecr_backends
     from moto.ecr.responses import ECRResponse
@@ -302,7 +325,7 @@ def patch_ecr_cross_account() -> None:
 
 
 def seed_other_account() -> dict:
-    """Lab extension 6: OTHER_ACCOUNT's repositories and their policies, created in that
+    """Lab extension 8: OTHER_ACCOUNT's repositories and their policies, created in that
     account's moto backend directly (this process serves moto; MOTO_ACCOUNT_ID pins every
     request's own account to ACCOUNT)."""
     from moto.ecr.models import ecr_backends
@@ -349,6 +372,57 @@ class ClockOffsetMiddleware:
             return start_response(status, headers, exc_info)
 
         return self.app(environ, _start)
+
+
+SIGV4_WINDOW = 15 * 60
+
+
+class SigV4WindowMiddleware:
+    """Lab extension 6: STS and ECR refuse requests signed more than 15 minutes off."""
+
+    def __init__(self, app, offset: float):
+        self.app = app
+        self.offset = offset
+        self.on = False  # switched on once seeding is done
+
+    @staticmethod
+    def _stamp(t: float) -> str:
+        return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(t))
+
+    def __call__(self, environ, start_response):
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        amz_date = environ.get("HTTP_X_AMZ_DATE", "")
+        service = ""
+        if "Credential=" in auth:
+            scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+            service = scope[3] if len(scope) > 3 else ""
+        if not (self.on and service in ("sts", "ecr") and amz_date):
+            return self.app(environ, start_response)
+        try:
+            signed = calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
+        except ValueError:
+            return self.app(environ, start_response)
+        now = time.time() + self.offset
+        if signed < now - SIGV4_WINDOW:
+            message = (f"Signature expired: {amz_date} is now earlier than "
+                       f"{self._stamp(now - SIGV4_WINDOW)} ({self._stamp(now)} - 15 min.)")
+        elif signed > now + SIGV4_WINDOW:
+            message = (f"Signature not yet current: {amz_date} is still later than "
+                       f"{self._stamp(now + SIGV4_WINDOW)} ({self._stamp(now)} + 15 min.)")
+        else:
+            return self.app(environ, start_response)
+        if service == "sts":
+            status, ctype = "403 Forbidden", "text/xml"
+            body = ('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+                    "<Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code>"
+                    f"<Message>{message}</Message></Error>"
+                    f"<RequestId>{secrets.token_hex(16)}</RequestId></ErrorResponse>")
+        else:
+            status, ctype = "400 Bad Request", "application/x-amz-json-1.1"
+            body = json.dumps({"__type": "InvalidSignatureException", "message": message})
+        data = body.encode()
+        start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(data)))])
+        return [data]
 
 
 class RequestLogMiddleware:
@@ -1007,7 +1081,9 @@ def main(argv=None) -> int:
     ap.add_argument("--ready-file", required=True, help="JSON written once seeded and serving")
     ap.add_argument("--enforce-auth", action="store_true", help="evaluate IAM after seeding")
     ap.add_argument("--clock-offset", type=float, default=0.0,
-                    help="seconds added to the Date response header")
+                    help="seconds added to the lab's clock (Date header, SigV4 window)")
+    ap.add_argument("--date-header-offset", type=float, default=0.0,
+                    help="seconds added to the Date header only (a proxy rewriting Date)")
     ap.add_argument("--tls-listen", action="append", default=[], metavar="ADDR:PORT",
                     help="opt-in: also serve HTTPS here (repeatable; needs --tls-cert/--tls-key)")
     ap.add_argument("--tls-cert", help="PEM certificate (chain) for --tls-listen")
@@ -1034,8 +1110,9 @@ def main(argv=None) -> int:
     patch_ecr_token()
     patch_ecr_cross_account()
     patch_endpoint_state()
-    app = ClockOffsetMiddleware(DomainDispatcherApplication(create_backend_app),
-                                args.clock_offset)
+    window = SigV4WindowMiddleware(DomainDispatcherApplication(create_backend_app),
+                                   args.clock_offset)
+    app = ClockOffsetMiddleware(window, args.clock_offset + args.date_header_offset)
     if args.request_log:
         app = RequestLogMiddleware(app, args.request_log)
     server = make_server("127.0.0.1", args.port, app, threaded=True,
@@ -1086,6 +1163,7 @@ def main(argv=None) -> int:
                             "role_arn": task["creds"]["RoleArn"]}
         if args.enforce_auth:
             enable_auth(endpoint)
+        window.on = True  # extension 6, after the seeding signed with the real clock
     except Exception as e:  # noqa: BLE001
         log.error("seeding failed: %r", e)
         for srv in side:
@@ -1101,6 +1179,7 @@ def main(argv=None) -> int:
             "region": REGION,
             "enforce_auth": args.enforce_auth,
             "clock_offset": args.clock_offset,
+            "date_header_offset": args.date_header_offset,
             "token_ttl_seconds": token_ttl(),
             "pid": os.getpid(),
             "users": users,
