@@ -158,7 +158,7 @@ fn healthy_world_pulls_a_layer_through_the_s3_redirect() {
     assert!(r.not_passing().is_empty(), "{:?}", r.not_passing());
     assert_eq!(
         r.json()["summary"]["pass"],
-        19,
+        r.json()["checks"].as_array().unwrap().len(),
         "every check of the path passed"
     );
     let dns = r.entry("dns.ecr-dkr");
