@@ -2,6 +2,7 @@
 //! (tests/lab) and checks flags and exit codes; `cmd` runs the CLI cases of tests/cmd.
 
 mod cli;
+mod client_path;
 mod cmd;
 mod dataplane;
 mod harness;
