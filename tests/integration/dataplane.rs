@@ -158,8 +158,8 @@ fn healthy_world_pulls_a_layer_through_the_s3_redirect() {
     assert!(r.not_passing().is_empty(), "{:?}", r.not_passing());
     assert_eq!(
         r.json()["summary"]["pass"],
-        19,
-        "every check of the path passed"
+        20,
+        "every check of the path passed (vpc.client-path included)"
     );
     let dns = r.entry("dns.ecr-dkr");
     assert_eq!(dns["code"], "ok-endpoint");
