@@ -298,6 +298,13 @@ pub fn registrations() -> Vec<Registration<Ctx>> {
         R::new("vpc.endpoint.ecr-api", &[Api, Api], vpc::endpoints::ecr_api),
         R::new("vpc.endpoint.ecr-dkr", &[Api, Api], vpc::endpoints::ecr_dkr),
         R::new("vpc.endpoint.s3", &[Api, Api], vpc::endpoints::s3),
+        // metadata (placement, then the bare IMDSv2 token request), the client's interface
+        // and instance
+        R::new(
+            "vpc.client-path",
+            &[Metadata, Metadata, Metadata, Api, Api],
+            vpc::client_path::check,
+        ),
         R::new("dns.ecr-api", &[Dns], dns::api),
         R::new("dns.ecr-dkr", &[Dns], dns::dkr),
         R::subset("dns.s3", &[Dns], dns::s3, dns::S3_CODES),
@@ -448,6 +455,8 @@ pub mod fake {
         pub policy_requests: Mutex<Vec<(String, String)>>,
         /// `ecr:BatchGetImage` answer.
         pub image: Result<bool, ApiError>,
+        /// The client's interface and instance (`client_host`); none found by default.
+        pub client: Result<ClientHost, ApiError>,
     }
 
     pub struct FakeMetadata(pub Result<Option<Placement>, String>);
@@ -581,6 +590,7 @@ pub mod fake {
                 repo_policy: Err(service_error(500, "NotScripted", "no policy scripted")),
                 policy_requests: Mutex::new(vec![]),
                 image: Err(service_error(500, "NotScripted", "no image scripted")),
+                client: Ok(ClientHost::default()),
             }
         }
     }
@@ -628,6 +638,10 @@ pub mod fake {
         }
         fn vpc_snapshot(&self, _vpc_id: String) -> BoxFuture<'_, Result<VpcSnapshot, ApiError>> {
             let r = self.vpc.clone();
+            async move { r }.boxed()
+        }
+        fn client_host(&self, _q: ClientQuery) -> BoxFuture<'_, Result<ClientHost, ApiError>> {
+            let r = self.client.clone();
             async move { r }.boxed()
         }
     }

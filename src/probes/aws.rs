@@ -594,4 +594,16 @@ impl AwsProbe for SdkProbe {
         }
         .boxed()
     }
+
+    fn client_host(
+        &self,
+        q: super::ClientQuery,
+    ) -> BoxFuture<'_, Result<super::ClientHost, ApiError>> {
+        async move {
+            let conf = self.call_config().await?;
+            let ec2 = aws_sdk_ec2::Client::new(&conf);
+            super::ec2::client_host(&ec2, &q).await
+        }
+        .boxed()
+    }
 }

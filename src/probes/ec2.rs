@@ -2,8 +2,9 @@
 
 use super::sdk_error::classify;
 use super::{
-    ApiError, EndpointInfo, IngressRule, RouteInfo, RouteTableInfo, SecurityGroupInfo, SubnetInfo,
-    VpcSnapshot,
+    AclEntry, ApiError, ClientHost, ClientInterface, ClientQuery, EndpointInfo, IngressRule,
+    InstanceMetadataOptions, NatGatewayInfo, NetworkAclInfo, RouteInfo, RouteTableInfo,
+    SecurityGroupInfo, SubnetInfo, VpcSnapshot,
 };
 use aws_sdk_ec2::types::{Filter, VpcAttributeName};
 use aws_sdk_ec2::Client;
@@ -77,8 +78,23 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<VpcSnapshot, ApiErro
         .into_paginator()
         .send()
         .try_collect();
-    let (support, hostnames, subnets, endpoints, tables, groups) =
-        tokio::join!(support, hostnames, subnets, endpoints, tables, groups);
+    let acls = ec2
+        .describe_network_acls()
+        .filters(vpc_filter(vpc_id))
+        .into_paginator()
+        .send()
+        .try_collect();
+    let nats = ec2
+        .describe_nat_gateways()
+        .filter(vpc_filter(vpc_id))
+        .into_paginator()
+        .send()
+        .try_collect();
+    let (support, hostnames, subnets, endpoints, tables, groups, acls, nats) =
+        tokio::join!(support, hostnames, subnets, endpoints, tables, groups, acls, nats);
+    // best effort: unreadable ACLs or NAT gateways leave these empty (= not known)
+    let network_acls = acls.map(|p| network_acls(&p)).unwrap_or_default();
+    let nat_gateways = nats.map(|p| nat_gateways(&p)).unwrap_or_default();
 
     let dns_support = ok!(support)?
         .enable_dns_support()
@@ -178,7 +194,18 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<VpcSnapshot, ApiErro
                 .collect(),
         })
         .collect();
-    let security_groups: Vec<SecurityGroupInfo> = ok!(groups)?
+    let group_pages = ok!(groups)?;
+    let security_group_egress: std::collections::BTreeMap<String, Vec<IngressRule>> = group_pages
+        .iter()
+        .flat_map(|p| p.security_groups().to_vec())
+        .map(|g| {
+            (
+                g.group_id().unwrap_or_default().to_string(),
+                g.ip_permissions_egress().iter().map(rule).collect(),
+            )
+        })
+        .collect();
+    let security_groups: Vec<SecurityGroupInfo> = group_pages
         .iter()
         .flat_map(|p| p.security_groups().to_vec())
         .map(|g| SecurityGroupInfo {
@@ -215,6 +242,12 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<VpcSnapshot, ApiErro
     let referenced: BTreeSet<String> = security_groups
         .iter()
         .flat_map(|g| g.ingress.iter().flat_map(|r| r.prefix_lists.clone()))
+        .chain(
+            security_group_egress
+                .values()
+                .flatten()
+                .flat_map(|r| r.prefix_lists.clone()),
+        )
         .collect();
     for pl in referenced {
         // an unreadable prefix list is left out: the rule then cannot be proven to allow
@@ -284,5 +317,150 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<VpcSnapshot, ApiErro
         security_groups,
         prefix_lists,
         endpoint_ips,
+        network_acls,
+        nat_gateways,
+        security_group_egress,
+    })
+}
+
+/// One security group rule (either direction): the peers are destinations for egress.
+fn rule(p: &aws_sdk_ec2::types::IpPermission) -> IngressRule {
+    IngressRule {
+        protocol: p.ip_protocol().unwrap_or("-1").to_string(),
+        from_port: p.from_port(),
+        to_port: p.to_port(),
+        cidrs: p
+            .ip_ranges()
+            .iter()
+            .filter_map(|r| r.cidr_ip().map(str::to_string))
+            .collect(),
+        prefix_lists: p
+            .prefix_list_ids()
+            .iter()
+            .filter_map(|r| r.prefix_list_id().map(str::to_string))
+            .collect(),
+        groups: p
+            .user_id_group_pairs()
+            .iter()
+            .filter_map(|r| r.group_id().map(str::to_string))
+            .collect(),
+    }
+}
+
+fn network_acls(
+    pages: &[aws_sdk_ec2::operation::describe_network_acls::DescribeNetworkAclsOutput],
+) -> Vec<NetworkAclInfo> {
+    pages
+        .iter()
+        .flat_map(|p| p.network_acls().to_vec())
+        .map(|a| NetworkAclInfo {
+            id: a.network_acl_id().unwrap_or_default().to_string(),
+            is_default: a.is_default().unwrap_or(false),
+            subnet_ids: a
+                .associations()
+                .iter()
+                .filter_map(|x| x.subnet_id().map(str::to_string))
+                .collect(),
+            entries: a
+                .entries()
+                .iter()
+                .map(|e| AclEntry {
+                    rule_number: e.rule_number().unwrap_or(32767),
+                    egress: e.egress().unwrap_or(false),
+                    protocol: e.protocol().unwrap_or("-1").to_string(),
+                    allow: e
+                        .rule_action()
+                        .is_some_and(|r| r.as_str().eq_ignore_ascii_case("allow")),
+                    cidr: e.cidr_block().map(str::to_string),
+                    from_port: e.port_range().and_then(|r| r.from()),
+                    to_port: e.port_range().and_then(|r| r.to()),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn nat_gateways(
+    pages: &[aws_sdk_ec2::operation::describe_nat_gateways::DescribeNatGatewaysOutput],
+) -> Vec<NatGatewayInfo> {
+    pages
+        .iter()
+        .flat_map(|p| p.nat_gateways().to_vec())
+        .map(|n| NatGatewayInfo {
+            id: n.nat_gateway_id().unwrap_or_default().to_string(),
+            state: n
+                .state()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            subnet_id: n.subnet_id().unwrap_or_default().to_string(),
+            connectivity: n
+                .connectivity_type()
+                .map(|c| c.as_str().to_string())
+                .unwrap_or_else(|| "public".into()),
+        })
+        .collect()
+}
+
+/// The client's network interface (by MAC, else by private address, in the VPC) and its
+/// instance's `MetadataOptions`. Best effort: what cannot be read is left out.
+pub async fn client_host(ec2: &Client, q: &ClientQuery) -> Result<ClientHost, ApiError> {
+    let by = match (&q.mac, &q.private_ip) {
+        (Some(mac), _) => Some(Filter::builder().name("mac-address").values(mac).build()),
+        (None, Some(ip)) => Some(
+            Filter::builder()
+                .name("addresses.private-ip-address")
+                .values(ip)
+                .build(),
+        ),
+        _ => None,
+    };
+    let interface = match by {
+        Some(f) => ec2
+            .describe_network_interfaces()
+            .filters(vpc_filter(&q.vpc_id))
+            .filters(f)
+            .send()
+            .await
+            .ok()
+            .and_then(|out| {
+                out.network_interfaces().first().map(|ni| ClientInterface {
+                    id: ni.network_interface_id().unwrap_or_default().to_string(),
+                    subnet_id: ni.subnet_id().unwrap_or_default().to_string(),
+                    private_ip: ni.private_ip_address().map(str::to_string),
+                    groups: ni
+                        .groups()
+                        .iter()
+                        .filter_map(|g| g.group_id().map(str::to_string))
+                        .collect(),
+                    public_ip: ni
+                        .association()
+                        .and_then(|a| a.public_ip())
+                        .map(str::to_string),
+                })
+            }),
+        None => None,
+    };
+    let metadata_options = match &q.instance_id {
+        Some(id) => ec2
+            .describe_instances()
+            .instance_ids(id)
+            .send()
+            .await
+            .ok()
+            .and_then(|out| {
+                let i = out.reservations().first()?.instances().first()?;
+                let m = i.metadata_options()?;
+                Some(InstanceMetadataOptions {
+                    instance_id: id.clone(),
+                    http_put_response_hop_limit: m.http_put_response_hop_limit(),
+                    http_tokens: m.http_tokens().map(|t| t.as_str().to_string()),
+                    http_endpoint: m.http_endpoint().map(|t| t.as_str().to_string()),
+                })
+            }),
+        None => None,
+    };
+    Ok(ClientHost {
+        interface,
+        metadata_options,
     })
 }

@@ -1,6 +1,6 @@
 //! Where am I? EC2 instance metadata (IMDSv2) or ECS task metadata v4.
 
-use super::{MetadataProbe, Placement};
+use super::{ImdsToken, MetadataProbe, Placement, PublicIpv4};
 use futures::future::{BoxFuture, FutureExt};
 use std::time::Duration;
 
@@ -9,6 +9,9 @@ pub struct MetadataClient {
     pub ecs_uri: Option<String>,
     /// None when instance metadata is disabled (`AWS_EC2_METADATA_DISABLED=true`).
     pub imds: Option<aws_config::imds::Client>,
+    /// The IMDS base URL for the bare token request ([`MetadataProbe::imds_token`]), as the
+    /// SDK finds it: `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else by endpoint mode.
+    pub imds_endpoint: Option<String>,
     pub timeout: Duration,
 }
 
@@ -17,11 +20,27 @@ impl MetadataClient {
         let disabled = std::env::var("AWS_EC2_METADATA_DISABLED")
             .is_ok_and(|v| v.eq_ignore_ascii_case("true"));
         let imds = (!disabled).then(|| super::aws::bounded_imds_builder(timeout).build());
+        let imds_endpoint = (!disabled).then(|| {
+            std::env::var("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| {
+                    let v6 = std::env::var("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE")
+                        .is_ok_and(|m| m.eq_ignore_ascii_case("ipv6"));
+                    if v6 {
+                        "http://[fd00:ec2::254]"
+                    } else {
+                        "http://169.254.169.254"
+                    }
+                    .to_string()
+                })
+        });
         MetadataClient {
             ecs_uri: std::env::var("ECS_CONTAINER_METADATA_URI_V4")
                 .ok()
                 .filter(|v| !v.is_empty()),
             imds,
+            imds_endpoint,
             timeout,
         }
     }
@@ -69,6 +88,11 @@ impl MetadataClient {
             az: task["AvailabilityZone"].as_str().map(str::to_string),
             security_groups: vec![],
             private_ip: network["IPv4Addresses"][0].as_str().map(str::to_string),
+            instance_id: None,
+            mac: network["MACAddress"].as_str().map(str::to_string),
+            // task metadata carries no public address: EC2 knows it (by the MAC)
+            public_ipv4: PublicIpv4::Unknown,
+            launch_type: task["LaunchType"].as_str().map(str::to_string),
         })
     }
 
@@ -90,13 +114,26 @@ impl MetadataClient {
             Err(_) => return Ok(None),
         };
         let base = format!("/latest/meta-data/network/interfaces/macs/{mac}");
-        let (vpc, subnet, groups, cidr, az, ip) = tokio::join!(
+        let public = async {
+            match imds.get("/latest/meta-data/public-ipv4").await {
+                Ok(ip) => PublicIpv4::Present(String::from(ip).trim().to_string()),
+                Err(aws_config::imds::client::error::ImdsError::ErrorResponse(r))
+                    if r.response().status().as_u16() == 404 =>
+                {
+                    PublicIpv4::Absent
+                }
+                Err(_) => PublicIpv4::Unknown,
+            }
+        };
+        let (vpc, subnet, groups, cidr, az, ip, instance_id, public_ipv4) = tokio::join!(
             get(format!("{base}/vpc-id")),
             get(format!("{base}/subnet-id")),
             get(format!("{base}/security-group-ids")),
             get(format!("{base}/subnet-ipv4-cidr-block")),
             get("/latest/meta-data/placement/availability-zone".into()),
             get("/latest/meta-data/local-ipv4".into()),
+            get("/latest/meta-data/instance-id".into()),
+            public,
         );
         Ok(Some(Placement {
             source: "instance-metadata".into(),
@@ -108,11 +145,53 @@ impl MetadataClient {
                 .map(|g| g.split_whitespace().map(str::to_string).collect())
                 .unwrap_or_default(),
             private_ip: ip.ok(),
+            instance_id: instance_id.ok(),
+            mac: Some(mac),
+            public_ipv4,
+            launch_type: None,
         }))
     }
 }
 
+impl MetadataClient {
+    /// PUT `/latest/api/token` alone: a refused or unanswered connect is no IMDS here; an
+    /// accepted connection whose answer never comes is the hop-limit symptom.
+    async fn token(&self, base: &str) -> ImdsToken {
+        let Ok(http) = reqwest::Client::builder()
+            .connect_timeout(self.timeout.min(Duration::from_secs(1)))
+            .timeout(self.timeout)
+            .no_proxy()
+            .build()
+        else {
+            return ImdsToken::Other;
+        };
+        let url = format!("{}/latest/api/token", base.trim_end_matches('/'));
+        match http
+            .put(url)
+            .header("X-aws-ec2-metadata-token-ttl-seconds", "60")
+            .send()
+            .await
+        {
+            Ok(r) if r.status().is_success() => ImdsToken::Answered,
+            Ok(_) => ImdsToken::Other,
+            Err(e) if e.is_connect() => ImdsToken::Unreachable,
+            Err(e) if e.is_timeout() => ImdsToken::PutTimedOut,
+            Err(_) => ImdsToken::Other,
+        }
+    }
+}
+
 impl MetadataProbe for MetadataClient {
+    fn imds_token(&self) -> BoxFuture<'_, ImdsToken> {
+        async move {
+            match &self.imds_endpoint {
+                Some(base) => self.token(base).await,
+                None => ImdsToken::NotAsked,
+            }
+        }
+        .boxed()
+    }
+
     fn placement(&self) -> BoxFuture<'_, Result<Option<Placement>, String>> {
         async move {
             if let Some(uri) = &self.ecs_uri {

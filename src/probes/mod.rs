@@ -212,11 +212,61 @@ pub trait AwsProbe: Send + Sync {
     ) -> BoxFuture<'_, Result<bool, ApiError>>;
     /// Reads one VPC and what is in it (memoised).
     fn vpc_snapshot(&self, vpc_id: String) -> BoxFuture<'_, Result<VpcSnapshot, ApiError>>;
+    /// The client's own network interface and instance in `q.vpc_id` (read-only:
+    /// `ec2:DescribeNetworkInterfaces` by MAC or private address, `ec2:DescribeInstances`
+    /// for the instance's `MetadataOptions`). Probes that cannot look answer `Ok` with
+    /// nothing found.
+    fn client_host(&self, q: ClientQuery) -> BoxFuture<'_, Result<ClientHost, ApiError>> {
+        let _ = q;
+        Box::pin(async { Ok(ClientHost::default()) })
+    }
 }
 
-/// The process environment (and, later, files).
+/// What identifies the client machine in its VPC (from metadata), for [`AwsProbe::client_host`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientQuery {
+    pub vpc_id: String,
+    pub mac: Option<String>,
+    pub private_ip: Option<String>,
+    pub instance_id: Option<String>,
+}
+
+/// The client's network interface and instance, as EC2 describes them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientHost {
+    pub interface: Option<ClientInterface>,
+    /// `MetadataOptions` of the instance, when its id was known.
+    pub metadata_options: Option<InstanceMetadataOptions>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientInterface {
+    pub id: String,
+    pub subnet_id: String,
+    pub private_ip: Option<String>,
+    pub groups: Vec<String>,
+    /// The public IPv4 address associated with the interface, if any.
+    pub public_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceMetadataOptions {
+    pub instance_id: String,
+    pub http_put_response_hop_limit: Option<i32>,
+    /// `optional` or `required`.
+    pub http_tokens: Option<String>,
+    /// `enabled` or `disabled`.
+    pub http_endpoint: Option<String>,
+}
+
+/// The process environment, and whether a file exists.
 pub trait EnvProbe: Send + Sync {
     fn var(&self, name: &str) -> Option<String>;
+    /// Whether `path` exists (e.g. `/.dockerenv`). Probes that do not look at files say no.
+    fn path_exists(&self, path: &str) -> bool {
+        let _ = path;
+        false
+    }
 }
 
 /// Everything the VPC checks need about one VPC, read with `ec2:Describe*` calls only.
@@ -236,6 +286,46 @@ pub struct VpcSnapshot {
     pub prefix_lists: std::collections::BTreeMap<String, Vec<String>>,
     /// Private IPs of each interface endpoint's network interfaces, by endpoint id.
     pub endpoint_ips: std::collections::BTreeMap<String, Vec<String>>,
+    /// The network ACLs of the VPC with their entries and subnet associations.
+    pub network_acls: Vec<NetworkAclInfo>,
+    /// The NAT gateways of the VPC.
+    pub nat_gateways: Vec<NatGatewayInfo>,
+    /// The outbound rules of each security group, by group id (`cidrs`, `prefix_lists`,
+    /// `groups` are destinations).
+    pub security_group_egress: std::collections::BTreeMap<String, Vec<IngressRule>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkAclInfo {
+    pub id: String,
+    /// The VPC's default ACL serves every subnet not associated with another.
+    pub is_default: bool,
+    pub subnet_ids: Vec<String>,
+    pub entries: Vec<AclEntry>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AclEntry {
+    /// 1..=32766, and 32767 for the `*` rule.
+    pub rule_number: i32,
+    pub egress: bool,
+    /// `-1` (all), `6` (tcp), `17` (udp), ... as EC2 gives it.
+    pub protocol: String,
+    pub allow: bool,
+    /// IPv4 CIDR (None for an IPv6 entry).
+    pub cidr: Option<String>,
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NatGatewayInfo {
+    pub id: String,
+    /// `pending`, `available`, `failed`, `deleting`, `deleted`.
+    pub state: String,
+    pub subnet_id: String,
+    /// `public` or `private`.
+    pub connectivity: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -305,10 +395,49 @@ pub struct Placement {
     pub az: Option<String>,
     pub security_groups: Vec<String>,
     pub private_ip: Option<String>,
+    /// EC2: `meta-data/instance-id`.
+    pub instance_id: Option<String>,
+    /// The MAC of the interface (EC2 `meta-data/mac`; ECS `Networks[].MACAddress`).
+    pub mac: Option<String>,
+    /// EC2: `meta-data/public-ipv4` (absent when the instance has none). Task metadata
+    /// carries no public address: `Unknown` there.
+    pub public_ipv4: PublicIpv4,
+    /// ECS: the task's launch type (`FARGATE`, `EC2`).
+    pub launch_type: Option<String>,
+}
+
+/// Whether the client has a public IPv4 address, as far as metadata says.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum PublicIpv4 {
+    #[default]
+    Unknown,
+    Absent,
+    Present(String),
+}
+
+/// What a bare IMDSv2 token request (PUT `/latest/api/token`) showed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ImdsToken {
+    /// Not asked (instance metadata disabled, or a probe that does not look).
+    #[default]
+    NotAsked,
+    /// A token came back.
+    Answered,
+    /// Nothing accepted the connection: not an EC2 instance (or IMDS turned off).
+    Unreachable,
+    /// The connection was accepted but the answer never came: on EC2, the PUT response's
+    /// hop limit (1) is used up before it reaches a container.
+    PutTimedOut,
+    /// Some other answer or error.
+    Other,
 }
 
 /// Instance and task metadata.
 pub trait MetadataProbe: Send + Sync {
     /// `Ok(None)` when this is neither an EC2 instance nor an ECS task (or metadata is off).
     fn placement(&self) -> BoxFuture<'_, Result<Option<Placement>, String>>;
+    /// One IMDSv2 token request on its own, to tell a hop-limit timeout from no IMDS.
+    fn imds_token(&self) -> BoxFuture<'_, ImdsToken> {
+        Box::pin(async { ImdsToken::NotAsked })
+    }
 }

@@ -212,6 +212,8 @@ fn entry(catalog: &Catalog, r: &CheckResult, context_vars: &Map<String, Value>) 
             .iter()
             .filter(|cmd| unresolved(cmd, &vars).is_empty())
             .map(|cmd| fill(cmd, &vars))
+            // an optional part that is not shown can leave a command empty
+            .filter(|cmd| !cmd.trim().is_empty())
             .collect(),
     });
     let docs_url = code_docs.or_else(|| spec.and_then(|s| s.docs_url.clone()));

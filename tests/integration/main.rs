@@ -3,6 +3,7 @@
 
 mod access;
 mod cli;
+mod client_path;
 mod cmd;
 mod dataplane;
 mod harness;

@@ -46,6 +46,20 @@ Optional parts (each adds one key to the ready file):
                     ".../creds", "port", "world", "task_arn", "eni_id", "private_ip",
                     "role_arn"}. Implies --vpc-worlds. GET /v4/abc (container), /v4/abc/task
                     (task, Containers = [container]), /creds; anything else 404.
+  --client-stand-ins  more metadata stand-ins for vpc.client-path, each on a free port, one
+                    per CLIENT_STAND_INS entry (implies --vpc-worlds); "clients": {NAME: {"kind":
+                    "imds", "endpoint", "world", "instance_id", "mac", "private_ip", "public_ip"}
+                    or {"kind": "ecs", "metadata_uri", "credentials_uri", "world", "task_arn",
+                    "eni_id", "mac", "private_ip"}}. imds-public: an instance in igw-public with an
+                    Elastic IP (IMDS serves public-ipv4); imds-no-public: one without (public-ipv4
+                    is 404, as on EC2); ecs-no-public: a Fargate task ENI in igw-public without a
+                    public address (assignPublicIp DISABLED; task metadata has no public address,
+                    the doctor reads the ENI by its MACAddress); imds-hop-limit-1: an instance in
+                    healthy with MetadataOptions HttpPutResponseHopLimit 1; imds-token-hangs: an
+                    IMDS whose token PUT is read and never answered (what a container sees behind
+                    hop limit 1).
+  Every instance the lab runs has MetadataOptions HttpTokens required and
+  HttpPutResponseHopLimit 2 unless said otherwise (the doctor may run in a container).
   IMDS and ECS credentials are real moto STS AssumeRole credentials (ASIA..., session
   token, 6 h) of lab-instance-role / lab-task-role, which carry lab-healthy's policy: moto
   rejects a user's AKIA key sent with any session token once auth is enforced.
@@ -122,6 +136,13 @@ Lab extensions (what and why):
     123456789012), `shared/readable` (only GetRepositoryPolicy and DescribeRepositories
     granted), `shared/pull-only` (pulls granted, the policy not readable) and
     `shared/no-policy`. Ready-file key "other_account": {"account", "repositories"}.
+ 9. VPC worlds for vpc.client-path (boto3 calls moto supports as AWS does: no patch): a
+    client security group whose egress is narrowed (RevokeSecurityGroupEgress of the default
+    allow-all, AuthorizeSecurityGroupEgress), network ACLs (CreateNetworkAcl[Entry],
+    ReplaceNetworkAclEntry, ReplaceNetworkAclAssociation; moto gives each ACL the `*` rule
+    32767), an internet gateway route, a transit gateway route, Elastic IPs on an instance.
+    Metadata stand-ins (not moto): IMDS meta-data/public-ipv4 only when the instance has a
+    public address; a token PUT that never answers (--client-stand-ins).
 """
 from __future__ import annotations
 
@@ -546,6 +567,17 @@ VPC_WORLDS = [
     ("az-not-covered", "client subnet is in us-east-1b; the interface endpoints are only in a "
                        "us-east-1a subnet (S3 gateway still covers the client via the route table)"),
     ("endpoint-pending", "ecr.dkr endpoint State is pendingAcceptance (lab:state tag)"),
+    ("igw-public", "no endpoints; the client subnet's default route goes to an internet gateway: "
+                   "works only for a client with a public IPv4 address"),
+    ("client-egress-blocked", "client-sg's only outbound rule is TCP 443 to 192.168.0.0/16: "
+                              "not the endpoints, not the S3 prefix list"),
+    ("nacl-blocks-443", "the client subnet's network ACL denies outbound TCP 443 to 0.0.0.0/0 "
+                        "(rule 90) before allowing everything (rule 100): layers to S3 blocked"),
+    ("nacl-endpoint-ephemeral", "the interface endpoints sit in their own subnet 10.N.3.0/24 whose "
+                                "network ACL lets out only TCP 1024-32767: replies to the client's "
+                                "Linux ephemeral ports (32768-60999) are dropped"),
+    ("transit-route", "no endpoints; the client subnet's default route goes to a transit gateway "
+                      "(not followed by the doctor)"),
 ]
 ECR_PULL_ACTIONS = ["ecr:GetAuthorizationToken", "ecr:BatchGetImage",
                     "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
@@ -600,6 +632,8 @@ def build_vpc_world(ec2, n: int, name: str, note: str, amazon_dopt: str) -> dict
 
     az, subnet_cidr = "us-east-1a", f"10.{n}.1.0/24"
     ep_subnet = client_subnet = subnet(subnet_cidr, az, "private-a")
+    if name == "nacl-endpoint-ephemeral":  # the endpoints in a subnet of their own
+        ep_subnet = subnet(f"10.{n}.3.0/24", az, "endpoints-a")
     if name == "az-not-covered":
         az, subnet_cidr = "us-east-1b", f"10.{n}.2.0/24"
         client_subnet = subnet(subnet_cidr, az, "private-b")
@@ -634,6 +668,36 @@ def build_vpc_world(ec2, n: int, name: str, note: str, amazon_dopt: str) -> dict
         rule["PrefixListIds"] = [{"PrefixListId": pl, "Description": "HTTPS from the prefix list"}]
     ec2.authorize_security_group_ingress(GroupId=endpoint_sg, IpPermissions=[rule])
 
+    if name == "client-egress-blocked":  # lab extension 9 (client egress)
+        ec2.revoke_security_group_egress(GroupId=client_sg, IpPermissions=[
+            {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        ec2.authorize_security_group_egress(GroupId=client_sg, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+             "IpRanges": [{"CidrIp": "192.168.0.0/16", "Description": "HTTPS to elsewhere"}]}])
+    if name in ("nacl-blocks-443", "nacl-endpoint-ephemeral"):
+        acl_subnet = client_subnet if name == "nacl-blocks-443" else ep_subnet
+        acl = ec2.create_network_acl(VpcId=vpc_id, TagSpecifications=_tags("network-acl", name, "acl"))["NetworkAcl"]["NetworkAclId"]
+        for egress in (True, False):
+            ec2.create_network_acl_entry(NetworkAclId=acl, RuleNumber=100, Protocol="-1", RuleAction="allow",
+                                         Egress=egress, CidrBlock="0.0.0.0/0")
+        if name == "nacl-blocks-443":
+            ec2.create_network_acl_entry(NetworkAclId=acl, RuleNumber=90, Protocol="6", RuleAction="deny",
+                                         Egress=True, CidrBlock="0.0.0.0/0", PortRange={"From": 443, "To": 443})
+        else:  # outbound: only 1024-32767 (replace the allow-all egress entry)
+            ec2.replace_network_acl_entry(NetworkAclId=acl, RuleNumber=100, Protocol="6", RuleAction="allow",
+                                          Egress=True, CidrBlock="0.0.0.0/0", PortRange={"From": 1024, "To": 32767})
+        assoc = [a for a in ec2.describe_network_acls(Filters=[
+            {"Name": "association.subnet-id", "Values": [acl_subnet]}])["NetworkAcls"][0]["Associations"]
+            if a["SubnetId"] == acl_subnet][0]
+        ec2.replace_network_acl_association(AssociationId=assoc["NetworkAclAssociationId"], NetworkAclId=acl)
+    if name == "igw-public":
+        igw = ec2.create_internet_gateway(TagSpecifications=_tags("internet-gateway", name, "igw"))["InternetGateway"]["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+        ec2.create_route(RouteTableId=rt, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    if name == "transit-route":
+        tgw = ec2.create_transit_gateway(TagSpecifications=_tags("transit-gateway", name, "tgw"))["TransitGateway"]["TransitGatewayId"]
+        ec2.create_route(RouteTableId=rt, DestinationCidrBlock="0.0.0.0/0", TransitGatewayId=tgw)
+
     nat = None
     if name == "no-endpoints-nat":
         igw = ec2.create_internet_gateway(TagSpecifications=_tags("internet-gateway", name, "igw"))["InternetGateway"]["InternetGatewayId"]
@@ -661,6 +725,7 @@ def build_vpc_world(ec2, n: int, name: str, note: str, amazon_dopt: str) -> dict
                              sid="Access-to-specific-bucket-only")),
     }
     skip = {"no-endpoints": {"ecr.api", "ecr.dkr", "s3"}, "no-endpoints-nat": {"ecr.api", "ecr.dkr", "s3"},
+            "igw-public": {"ecr.api", "ecr.dkr", "s3"}, "transit-route": {"ecr.api", "ecr.dkr", "s3"},
             "api-missing": {"ecr.api"}, "dkr-missing": {"ecr.dkr"}, "s3-missing": {"s3"},
             "s3-interface-only": {"s3"}}.get(name, set())
     endpoints = {"ecr.api": None, "ecr.dkr": None, "s3": None, "s3-interface": None}
@@ -689,7 +754,7 @@ def build_vpc_world(ec2, n: int, name: str, note: str, amazon_dopt: str) -> dict
             PolicyDocument=policies["s3"],
             TagSpecifications=_tags("vpc-endpoint", name, "s3-interface"))["VpcEndpoint"]["VpcEndpointId"]
 
-    return {"vpc_id": vpc_id, "vpc_cidr": vpc_cidr, "subnet_id": client_subnet,
+    return {"name": name, "vpc_id": vpc_id, "vpc_cidr": vpc_cidr, "subnet_id": client_subnet,
             "subnet_cidr": subnet_cidr, "az": az, "route_table_id": rt,
             "client_sg": client_sg, "endpoint_sg": endpoint_sg, "endpoints": endpoints,
             "nat_gateway": nat, "note": note.replace("10.N.", f"10.{n}.")}
@@ -707,15 +772,19 @@ def seed_vpc_worlds(endpoint: str) -> dict:
 
 def role_credentials(endpoint: str, role: str, service: str, session: str) -> dict:
     """Role with lab-healthy's permissions, assumed now for 6 h: temporary credentials that
-    moto accepts also under --enforce-auth (it rejects a user key sent with a session token)."""
+    moto accepts also under --enforce-auth (it rejects a user key sent with a session token).
+    The role is created on first use (several stand-ins share it)."""
     iam = boto_client("iam", endpoint)
-    arn = iam.create_role(RoleName=role, MaxSessionDuration=43200,
-                          AssumeRolePolicyDocument=json.dumps({
-                              "Version": "2012-10-17",
-                              "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                             "Principal": {"Service": service}}]}))["Role"]["Arn"]
-    iam.put_role_policy(RoleName=role, PolicyName=f"{role}-inline",
-                        PolicyDocument=json.dumps(USERS["lab-healthy"]))
+    try:
+        arn = iam.get_role(RoleName=role)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        arn = iam.create_role(RoleName=role, MaxSessionDuration=43200,
+                              AssumeRolePolicyDocument=json.dumps({
+                                  "Version": "2012-10-17",
+                                  "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                 "Principal": {"Service": service}}]}))["Role"]["Arn"]
+        iam.put_role_policy(RoleName=role, PolicyName=f"{role}-inline",
+                            PolicyDocument=json.dumps(USERS["lab-healthy"]))
     c = boto_client("sts", endpoint).assume_role(RoleArn=arn, RoleSessionName=session,
                                                  DurationSeconds=21600)["Credentials"]
     return {"AccessKeyId": c["AccessKeyId"], "SecretAccessKey": c["SecretAccessKey"],
@@ -723,34 +792,50 @@ def role_credentials(endpoint: str, role: str, service: str, session: str) -> di
             "LastUpdated": _iso(time.time()), "RoleArn": arn}
 
 
-def seed_instance(endpoint: str, world: dict) -> dict:
-    """An EC2 instance (for IMDS) in the world's subnet with client-sg and an instance profile."""
+def seed_instance(endpoint: str, world: dict, name: str = "instance", host: int = INSTANCE_IP_HOST,
+                  hop_limit: int = 2, public_ip: bool = False) -> dict:
+    """An EC2 instance (for IMDS) in the world's subnet with client-sg and an instance profile.
+    MetadataOptions HttpPutResponseHopLimit = hop_limit (2 by default, as for AMIs flagged
+    ImdsSupport v2.0: the doctor may run in a container); public_ip: an Elastic IP."""
     iam = boto_client("iam", endpoint)
-    prof = iam.create_instance_profile(InstanceProfileName=INSTANCE_ROLE)["InstanceProfile"]
+    try:
+        prof = iam.get_instance_profile(InstanceProfileName=INSTANCE_ROLE)["InstanceProfile"]
+        fresh = False
+    except iam.exceptions.NoSuchEntityException:
+        prof = iam.create_instance_profile(InstanceProfileName=INSTANCE_ROLE)["InstanceProfile"]
+        fresh = True
     ec2 = boto_client("ec2", endpoint)
     base = world["subnet_cidr"].rsplit(".", 1)[0]
     inst = ec2.run_instances(
         ImageId=LAB_AMI, InstanceType="t3.micro", MinCount=1, MaxCount=1,
         SubnetId=world["subnet_id"], SecurityGroupIds=[world["client_sg"]],
-        PrivateIpAddress=f"{base}.{INSTANCE_IP_HOST}", IamInstanceProfile={"Arn": prof["Arn"]},
-        TagSpecifications=_tags("instance", "healthy", "instance"))["Instances"][0]
+        PrivateIpAddress=f"{base}.{host}", IamInstanceProfile={"Arn": prof["Arn"]},
+        MetadataOptions={"HttpTokens": "required", "HttpEndpoint": "enabled",
+                         "HttpPutResponseHopLimit": hop_limit},
+        TagSpecifications=_tags("instance", world.get("name", "healthy"), name))["Instances"][0]
     eni = inst["NetworkInterfaces"][0]
     creds = role_credentials(endpoint, INSTANCE_ROLE, "ec2.amazonaws.com", inst["InstanceId"])
-    iam.add_role_to_instance_profile(InstanceProfileName=INSTANCE_ROLE, RoleName=INSTANCE_ROLE)
-    return {"instance_id": inst["InstanceId"], "mac": eni["MacAddress"],
+    if fresh:
+        iam.add_role_to_instance_profile(InstanceProfileName=INSTANCE_ROLE, RoleName=INSTANCE_ROLE)
+    public = None
+    if public_ip:
+        alloc = ec2.allocate_address(Domain="vpc")
+        ec2.associate_address(AllocationId=alloc["AllocationId"], InstanceId=inst["InstanceId"])
+        public = alloc["PublicIp"]
+    return {"instance_id": inst["InstanceId"], "mac": eni["MacAddress"], "public_ip": public,
             "private_ip": inst["PrivateIpAddress"], "role": INSTANCE_ROLE,
             "instance_profile_arn": prof["Arn"], "image_id": LAB_AMI, "instance_type": "t3.micro",
             "launch_time": inst["LaunchTime"].strftime("%Y-%m-%dT%H:%M:%SZ"),
             "world": world, "creds": creds}
 
 
-def seed_task_eni(endpoint: str, world: dict) -> dict:
-    """The ENI a Fargate task in awsvpc mode would have (client-sg, fixed IP)."""
+def seed_task_eni(endpoint: str, world: dict, task_id: str = "0123456789abcdef0123456789abcdef") -> dict:
+    """The ENI a Fargate task in awsvpc mode would have (client-sg, fixed IP), without a public
+    address (assignPublicIp DISABLED)."""
     import uuid
 
     ec2 = boto_client("ec2", endpoint)
     base = world["subnet_cidr"].rsplit(".", 1)[0]
-    task_id = "0123456789abcdef0123456789abcdef"
     eni = ec2.create_network_interface(
         SubnetId=world["subnet_id"], Groups=[world["client_sg"]],
         PrivateIpAddress=f"{base}.{ECS_TASK_IP_HOST}",
@@ -768,8 +853,10 @@ def _iso(ts: float) -> str:
 
 
 
-def make_imds_handler(inst: dict):
-    """IMDSv2 only: PUT /latest/api/token (TTL header 1..21600), GETs need the token."""
+def make_imds_handler(inst: dict, token_hangs: bool = False):
+    """IMDSv2 only: PUT /latest/api/token (TTL header 1..21600), GETs need the token.
+    token_hangs: the PUT is read and never answered (what a container sees when the
+    instance's HttpPutResponseHopLimit is 1), so no GET gets a token either."""
     from http.server import BaseHTTPRequestHandler
 
     w, mac = inst["world"], inst["mac"]
@@ -809,6 +896,9 @@ def make_imds_handler(inst: dict):
         "meta-data/" + net + "vpc-ipv4-cidr-blocks": w["vpc_cidr"],
         "dynamic/instance-identity/document": json.dumps(identity, indent=2),
     }
+    if inst.get("public_ip"):  # without one, IMDS has no public-ipv4 at all (404)
+        static["meta-data/public-ipv4"] = inst["public_ip"]
+        static["meta-data/" + net + "public-ipv4s"] = inst["public_ip"]
     dynamic = {f"meta-data/iam/security-credentials/{inst['role']}":
                lambda: json.dumps({"Code": "Success", "Type": "AWS-HMAC",
                                    **{k: v for k, v in inst["creds"].items() if k != "RoleArn"}}, indent=2),
@@ -851,6 +941,10 @@ def make_imds_handler(inst: dict):
                 self.rfile.read(n)
             if self.path != "/latest/api/token":
                 return self._send(404, "Not Found")
+            if token_hangs:  # the answer never arrives; the connection closes after a minute
+                time.sleep(60)
+                self.close_connection = True
+                return
             if self.headers.get("X-Forwarded-For"):
                 return self._send(403, "Forbidden")
             raw = self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
@@ -982,6 +1076,47 @@ def make_ecs_handler(task: dict, world: dict):
     return EcsHandler, task_arn
 
 
+# (name, kind, world, options): the extra metadata stand-ins of --client-stand-ins.
+CLIENT_STAND_INS = [
+    ("imds-public", "imds", "igw-public", {"public_ip": True}),
+    ("imds-no-public", "imds", "igw-public", {}),
+    ("ecs-no-public", "ecs", "igw-public", {}),
+    ("imds-hop-limit-1", "imds", "healthy", {"hop_limit": 1}),
+    ("imds-token-hangs", "imds", "healthy", {"token_hangs": True}),
+]
+
+
+def start_client_stand_ins(endpoint: str, worlds: dict, side: list) -> dict:
+    """--client-stand-ins: one metadata stand-in per CLIENT_STAND_INS entry, each for its own
+    instance or task ENI (host addresses 11, 12, ... of the world's client subnet)."""
+    out = {}
+    for i, (name, kind, world_name, opts) in enumerate(CLIENT_STAND_INS):
+        w = worlds[world_name]
+        host = 11 + i
+        if kind == "imds":
+            inst = seed_instance(endpoint, w, name=name, host=host,
+                                 hop_limit=opts.get("hop_limit", 2),
+                                 public_ip=opts.get("public_ip", False))
+            srv = serve_http(0, make_imds_handler(inst, opts.get("token_hangs", False)), name)
+            p = srv.server_address[1]
+            out[name] = {"kind": kind, "endpoint": f"http://127.0.0.1:{p}", "world": world_name,
+                         "instance_id": inst["instance_id"], "mac": inst["mac"],
+                         "private_ip": inst["private_ip"], "public_ip": inst["public_ip"]}
+        else:
+            task = seed_task_eni(endpoint, w, task_id=f"{host:032x}")
+            w_base = w["subnet_cidr"].rsplit(".", 1)[0]
+            assert task["private_ip"].startswith(w_base)
+            handler, task_arn = make_ecs_handler(task, w)
+            srv = serve_http(0, handler, name)
+            p = srv.server_address[1]
+            out[name] = {"kind": kind, "metadata_uri": f"http://127.0.0.1:{p}/v4/abc",
+                         "credentials_uri": f"http://127.0.0.1:{p}/creds", "world": world_name,
+                         "task_arn": task_arn, "eni_id": task["eni_id"], "mac": task["mac"],
+                         "private_ip": task["private_ip"]}
+        side.append(srv)
+    return out
+
+
 def serve_http(port: int, handler, name: str):
     from http.server import ThreadingHTTPServer
 
@@ -1094,8 +1229,10 @@ def main(argv=None) -> int:
     ap.add_argument("--vpc-worlds", action="store_true", help="seed the VPC worlds")
     ap.add_argument("--imds-port", type=int, help="IMDSv2 stand-in port (0 = pick one)")
     ap.add_argument("--ecs-port", type=int, help="ECS task metadata v4 stand-in port (0 = pick one)")
+    ap.add_argument("--client-stand-ins", action="store_true",
+                    help="more IMDS / ECS metadata stand-ins for vpc.client-path (free ports)")
     args = ap.parse_args(argv)
-    if args.imds_port is not None or args.ecs_port is not None:
+    if args.imds_port is not None or args.ecs_port is not None or args.client_stand_ins:
         args.vpc_worlds = True
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
@@ -1161,6 +1298,8 @@ def main(argv=None) -> int:
                             "world": "healthy", "task_arn": task_arn, "eni_id": task["eni_id"],
                             "private_ip": task["private_ip"],
                             "role_arn": task["creds"]["RoleArn"]}
+        if args.client_stand_ins:
+            extra["clients"] = start_client_stand_ins(endpoint, worlds, side)
         if args.enforce_auth:
             enable_auth(endpoint)
         window.on = True  # extension 6, after the seeding signed with the real clock

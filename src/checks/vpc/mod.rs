@@ -2,7 +2,10 @@
 //! private subnet needs to pull from ECR ([`endpoints`]: ecr.api, ecr.dkr interface
 //! endpoints; the S3 gateway endpoint), with security-group and policy evaluation apart.
 //! Read-only: everything comes from one [`VpcSnapshot`] of `ec2:Describe*` calls.
+//! [`client_path`]: the client's own way out of its subnet (routes, its egress rules, network
+//! ACLs, the IMDS hop limit), with the client's interface from `AwsProbe::client_host`.
 
+pub mod client_path;
 pub mod endpoints;
 pub mod lookup;
 pub mod policy_eval;

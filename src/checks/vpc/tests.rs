@@ -105,6 +105,7 @@ fn healthy() -> VpcSnapshot {
         ],
         prefix_lists: Default::default(),
         endpoint_ips: Default::default(),
+        ..Default::default()
     }
 }
 
