@@ -264,6 +264,10 @@ fn stored(
     if hours <= 0.0 {
         base.with_code(D::StoredTokenExpired)
             .fact("hours_ago", -hours)
+            .fact(
+                "days_ago",
+                (hours <= -48.0).then(|| (-hours / 2.4).round() / 10.0),
+            )
     } else if hours < 1.0 {
         base.with_code(D::StoredTokenExpiresSoon)
             .fact("hours_left", hours)
@@ -606,6 +610,9 @@ mod tests {
         let msg = render("docker.config", &o);
         assert!(msg.contains("expired 13.2 hours ago"), "{msg}");
         assert!(msg.contains("No credential helper matches"), "{msg}");
+        let o = run(json!({"auths": {REG: {"auth": ecr_auth(-30 * 24 * 3600)}}})).await;
+        assert_eq!(o.facts["days_ago"], 30.0);
+        assert!(render("docker.config", &o).contains("720.0 hours ago (30.0 days)"));
         let o = run(json!({"auths": {REG: {"auth": ecr_auth(1200)}}})).await;
         assert_eq!(o.code, D::StoredTokenExpiresSoon);
         assert_eq!(o.facts["hours_left"], 0.3);

@@ -195,6 +195,11 @@ impl Run {
 /// no DNS query leaves this machine.
 pub const OFFLINE_SKIP: &str = "dns.ecr-api,dns.ecr-dkr,dns.s3";
 
+/// `docker.config` reads the docker client's configuration: in a run's empty temporary HOME
+/// it has nothing to look at (and would warn `no-auth-configured`). The runs that give it
+/// a `DOCKER_CONFIG` or `DOCKER_AUTH_CONFIG` of their own (tests/integration/docker.rs) run it.
+pub const DOCKER_SKIP: &str = "docker.config";
+
 /// Only PATH, and a HOME without AWS configuration files.
 pub fn clean_env(cmd: &mut Command, home: &std::path::Path) {
     cmd.env_clear()
@@ -270,6 +275,12 @@ fn doctor_with(
         .any(|a| matches!(*a, "--help" | "--version" | "--list-checks"));
     if !asks_for_help && !args.contains(&"--dns-server") {
         cmd.args(["--skip", OFFLINE_SKIP]);
+    }
+    let reads_docker = env
+        .iter()
+        .any(|(k, _)| k == "DOCKER_CONFIG" || k == "DOCKER_AUTH_CONFIG");
+    if !asks_for_help && !reads_docker {
+        cmd.args(["--skip", DOCKER_SKIP]);
     }
     for (k, v) in env {
         cmd.env(k, v);

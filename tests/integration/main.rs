@@ -4,6 +4,7 @@
 mod cli;
 mod cmd;
 mod dataplane;
+mod docker;
 mod harness;
 mod identity;
 mod progress;
