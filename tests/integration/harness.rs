@@ -200,6 +200,16 @@ pub const OFFLINE_SKIP: &str = "dns.ecr-api,dns.ecr-dkr,dns.s3";
 /// a `DOCKER_CONFIG` or `DOCKER_AUTH_CONFIG` of their own (tests/integration/docker.rs) run it.
 pub const DOCKER_SKIP: &str = "docker.config";
 
+/// Adds `--skip docker.config` unless `env` gives the run a docker configuration.
+pub fn skip_docker_unless_configured(cmd: &mut Command, env: &[(String, String)]) {
+    if !env
+        .iter()
+        .any(|(k, _)| k == "DOCKER_CONFIG" || k == "DOCKER_AUTH_CONFIG")
+    {
+        cmd.args(["--skip", DOCKER_SKIP]);
+    }
+}
+
 /// Only PATH, and a HOME without AWS configuration files.
 pub fn clean_env(cmd: &mut Command, home: &std::path::Path) {
     cmd.env_clear()
@@ -276,11 +286,8 @@ fn doctor_with(
     if !asks_for_help && !args.contains(&"--dns-server") {
         cmd.args(["--skip", OFFLINE_SKIP]);
     }
-    let reads_docker = env
-        .iter()
-        .any(|(k, _)| k == "DOCKER_CONFIG" || k == "DOCKER_AUTH_CONFIG");
-    if !asks_for_help && !reads_docker {
-        cmd.args(["--skip", DOCKER_SKIP]);
+    if !asks_for_help {
+        skip_docker_unless_configured(&mut cmd, env);
     }
     for (k, v) in env {
         cmd.env(k, v);
