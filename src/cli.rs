@@ -353,6 +353,7 @@ async fn run(
             cli.timeout,
         )),
         net: Arc::new(net),
+        docker: Arc::new(crate::probes::docker::SystemDocker),
         now: SystemTime::now,
         board: Board::default(),
         declared: Ctx::declarations(&catalog),

@@ -5,6 +5,7 @@
 pub mod conn;
 pub mod credentials;
 pub mod dns;
+pub mod docker;
 pub mod identity;
 pub mod image;
 pub mod proxy;
@@ -154,6 +155,8 @@ pub struct Ctx {
     pub env: Arc<dyn EnvProbe>,
     pub metadata: Arc<dyn MetadataProbe>,
     pub net: Arc<dyn crate::probes::net::NetProbe>,
+    /// The docker client's configuration and credential helpers.
+    pub docker: Arc<dyn crate::probes::docker::DockerProbe>,
     pub now: fn() -> SystemTime,
     pub board: Board,
     /// What each check declared it reads and writes; empty in unit tests, where checks run
@@ -284,6 +287,9 @@ pub fn registrations() -> Vec<Registration<Ctx>> {
         // the repository policy, then possibly a real pull
         R::new("repo.policy", &[Api, Api], repo::policy),
         R::new("env.proxy", &[], proxy::check),
+        // reading files, then at most one credential helper: its credential chain, then
+        // ecr:GetAuthorizationToken
+        R::new("docker.config", &[Credentials, Api], docker::config),
         // metadata, then the VPC snapshot's reads (some in sequence)
         R::new(
             "vpc.lookup",
@@ -679,6 +685,7 @@ pub mod fake {
             env: Arc::new(FixedEnv::with(env)),
             metadata: Arc::new(FakeMetadata(placement)),
             net: Arc::new(net),
+            docker: Arc::new(crate::probes::docker::fake::FakeDocker::default()),
             now,
             board: Board::default(),
             declared: Declarations::default(),

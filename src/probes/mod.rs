@@ -2,6 +2,7 @@
 //! with fakes and no network.
 
 pub mod aws;
+pub mod docker;
 pub mod ec2;
 pub mod env;
 pub mod metadata;

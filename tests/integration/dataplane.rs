@@ -3,7 +3,9 @@
 //! distribution registry with its S3 redirect. Needs root and `ip netns`; without them these
 //! tests say so and pass vacuously, unless ECR_DOCTOR_REQUIRE_NETLAB=1 (CI) makes them fail.
 
-use crate::harness::{clean_env, repo, run_of, validate_schema, Run};
+use crate::harness::{
+    clean_env, repo, run_of, skip_docker_unless_configured, validate_schema, Run,
+};
 use serde_json::Value;
 use std::process::Command;
 
@@ -114,6 +116,7 @@ impl Netlab {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.ns, env!("CARGO_BIN_EXE_ecr-doctor")])
             .args(args);
+        skip_docker_unless_configured(&mut cmd, extra);
         clean_env(&mut cmd, home.path());
         cmd.envs(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         run_of(

@@ -195,6 +195,21 @@ impl Run {
 /// no DNS query leaves this machine.
 pub const OFFLINE_SKIP: &str = "dns.ecr-api,dns.ecr-dkr,dns.s3";
 
+/// `docker.config` reads the docker client's configuration: in a run's empty temporary HOME
+/// it has nothing to look at (and would warn `no-auth-configured`). The runs that give it
+/// a `DOCKER_CONFIG` or `DOCKER_AUTH_CONFIG` of their own (tests/integration/docker.rs) run it.
+pub const DOCKER_SKIP: &str = "docker.config";
+
+/// Adds `--skip docker.config` unless `env` gives the run a docker configuration.
+pub fn skip_docker_unless_configured(cmd: &mut Command, env: &[(String, String)]) {
+    if !env
+        .iter()
+        .any(|(k, _)| k == "DOCKER_CONFIG" || k == "DOCKER_AUTH_CONFIG")
+    {
+        cmd.args(["--skip", DOCKER_SKIP]);
+    }
+}
+
 /// Only PATH, and a HOME without AWS configuration files.
 pub fn clean_env(cmd: &mut Command, home: &std::path::Path) {
     cmd.env_clear()
@@ -270,6 +285,9 @@ fn doctor_with(
         .any(|a| matches!(*a, "--help" | "--version" | "--list-checks"));
     if !asks_for_help && !args.contains(&"--dns-server") {
         cmd.args(["--skip", OFFLINE_SKIP]);
+    }
+    if !asks_for_help {
+        skip_docker_unless_configured(&mut cmd, env);
     }
     for (k, v) in env {
         cmd.env(k, v);

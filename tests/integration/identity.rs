@@ -1,6 +1,7 @@
 //! Credentials, identity, clock, token and proxy checks against the moto lab.
 
 use crate::harness::{closed_port, doctor, fake_server, pairs, validate_schema, Moto};
+use base64::Engine as _;
 use serde_json::{json, Value};
 
 const FIRST_FAMILY: [&str; 6] = [
@@ -457,6 +458,41 @@ fn no_secret_in_any_output() {
         "http://user:proxy-password-123@127.0.0.1:9".into(),
     ));
     env.push(("NO_PROXY".into(), "127.0.0.1".into()));
+    // the docker client's stored logins, which docker.config reads and decodes: an ECR
+    // token for the lab's registry and other registries' passwords, in the file and in
+    // DOCKER_AUTH_CONFIG
+    let docker_dir = tempfile::tempdir().unwrap();
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let expiration = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 6 * 3600;
+    let ecr_password = b64(&format!(
+        r#"{{"payload":"ZG9ja2VyLXN0b3JlZA==","datakey":"a2V5","version":"2","type":"DATA_KEY","expiration":{expiration}}}"#
+    ));
+    let docker_auths = [
+        b64(&format!("AWS:{ecr_password}")),
+        b64("me:docker-hub-password-123"),
+        b64("me:ghcr-password-123"),
+    ];
+    std::fs::write(
+        docker_dir.path().join("config.json"),
+        json!({"auths": {
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com": {"auth": docker_auths[0]},
+            "https://index.docker.io/v1/": {"auth": docker_auths[1]},
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    env.push((
+        "DOCKER_CONFIG".into(),
+        docker_dir.path().display().to_string(),
+    ));
+    env.push((
+        "DOCKER_AUTH_CONFIG".into(),
+        json!({"auths": {"ghcr.io": {"auth": docker_auths[2]}}}).to_string(),
+    ));
     // every run loads the credentials and fetches a token: the secrets are in the process
     for args in [
         &["--output", "json"][..],
@@ -475,6 +511,11 @@ fn no_secret_in_any_output() {
         // the credentials were loaded and a token fetched, whatever the format
         if args.contains(&"json") {
             assert_eq!(r.check("token.get").0, "pass", "{args:?}");
+            assert_eq!(
+                r.check("docker.config"),
+                ("pass".into(), Some("ok-stored-token".into())),
+                "the stored login was read and decoded in {args:?}"
+            );
         } else {
             assert!(
                 r.stdout
@@ -514,6 +555,17 @@ fn no_secret_in_any_output() {
             !all.contains("eyJwYXlsb2Fk"),
             "token password in output of {args:?}"
         );
+        // the docker client's secrets, encoded or decoded
+        for secret in docker_auths.iter().map(String::as_str).chain([
+            ecr_password.as_str(),
+            "docker-hub-password-123",
+            "ghcr-password-123",
+        ]) {
+            assert!(
+                !all.contains(secret),
+                "docker secret {secret} in output of {args:?}"
+            );
+        }
     }
 }
 

@@ -6,6 +6,7 @@ mod cli;
 mod client_path;
 mod cmd;
 mod dataplane;
+mod docker;
 mod harness;
 mod identity;
 mod progress;
