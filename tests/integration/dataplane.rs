@@ -161,8 +161,13 @@ fn healthy_world_pulls_a_layer_through_the_s3_redirect() {
     assert!(r.not_passing().is_empty(), "{:?}", r.not_passing());
     assert_eq!(
         r.json()["summary"]["pass"],
-        r.json()["checks"].as_array().unwrap().len(),
-        "every check of the path passed"
+        r.json()["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["code"] != "skipped-by-user")
+            .count(),
+        "every check of the path passed (but those the harness skips)"
     );
     let dns = r.entry("dns.ecr-dkr");
     assert_eq!(dns["code"], "ok-endpoint");
