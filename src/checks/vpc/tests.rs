@@ -264,8 +264,11 @@ async fn missing_endpoints_and_internet_routes() {
     assert_eq!(o.facts["internet_target"], "nat-0abc");
 }
 
+/// Issue 9 item 7: ecr.api without private DNS fails when the subnet has no internet route
+/// (the ECS agent, the kubelet and the credential helper use the public name); with one it
+/// is a warn under its own code. ecr.dkr without private DNS always fails.
 #[tokio::test]
-async fn private_dns_is_fatal_only_for_dkr() {
+async fn private_dns_off_fails_unless_the_api_is_reachable_over_the_internet() {
     let mut s = healthy();
     for e in &mut s.endpoints {
         e.private_dns = false;
@@ -275,13 +278,37 @@ async fn private_dns_is_fatal_only_for_dkr() {
         "private-dns-disabled"
     );
     assert_eq!(
-        code("vpc.endpoint.ecr-api", s).await,
+        code("vpc.endpoint.ecr-api", s.clone()).await,
         "private-dns-disabled"
     );
     let cat = crate::catalog::Catalog::embedded();
-    let sev = |id: &str| cat.get(id).unwrap().codes["private-dns-disabled"].severity;
-    assert_eq!(sev("vpc.endpoint.ecr-dkr"), crate::catalog::Severity::Fail);
-    assert_eq!(sev("vpc.endpoint.ecr-api"), crate::catalog::Severity::Warn);
+    let sev = |id: &str, code: &str| cat.get(id).unwrap().codes[code].severity;
+    assert_eq!(
+        sev("vpc.endpoint.ecr-dkr", "private-dns-disabled"),
+        crate::catalog::Severity::Fail
+    );
+    assert_eq!(
+        sev("vpc.endpoint.ecr-api", "private-dns-disabled"),
+        crate::catalog::Severity::Fail
+    );
+    assert_eq!(
+        sev(
+            "vpc.endpoint.ecr-api",
+            "private-dns-disabled-internet-route"
+        ),
+        crate::catalog::Severity::Warn
+    );
+    s.route_tables[1].routes.push(RouteInfo {
+        destination: "0.0.0.0/0".into(),
+        target: "nat-0abc".into(),
+    });
+    let o = run("vpc.endpoint.ecr-api", with_vpc(s.clone())).await;
+    assert_eq!(o.code, "private-dns-disabled-internet-route");
+    assert_eq!(o.facts["internet_target"], "nat-0abc");
+    assert_eq!(
+        code("vpc.endpoint.ecr-dkr", s).await,
+        "private-dns-disabled"
+    );
 }
 
 #[tokio::test]
@@ -385,9 +412,13 @@ async fn az_coverage_and_worst_finding_wins() {
     let mut s = healthy();
     s.endpoints[0].private_dns = false;
     s.security_groups[0].ingress.clear();
+    s.route_tables[1].routes.push(RouteInfo {
+        destination: "0.0.0.0/0".into(),
+        target: "nat-0abc".into(),
+    });
     let o = run(
         "vpc.endpoint.ecr-api",
-        with_flags(s, Some("subnet-bbbb2222"), &[]),
+        with_flags(s.clone(), Some("subnet-bbbb2222"), &[]),
     )
     .await;
     assert_eq!(o.code, "security-group-blocks-443");
@@ -395,10 +426,18 @@ async fn az_coverage_and_worst_finding_wins() {
         o.facts["findings"],
         serde_json::json!([
             "security-group-blocks-443",
-            "private-dns-disabled",
+            "private-dns-disabled-internet-route",
             "az-not-covered"
         ])
     );
+    // without the internet route, private DNS off is the worst
+    s.route_tables[1].routes.pop();
+    let o = run(
+        "vpc.endpoint.ecr-api",
+        with_flags(s, Some("subnet-bbbb2222"), &[]),
+    )
+    .await;
+    assert_eq!(o.code, "private-dns-disabled");
 }
 
 #[tokio::test]
