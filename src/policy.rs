@@ -1400,7 +1400,8 @@ mod tests {
     fn parse_error_table() {
         use PolicyErrorKind::*;
         // (name, document, kind, path, expected, got)
-        let table: &[(&str, &str, PolicyErrorKind, &str, Option<&str>, Option<&str>)] = &[
+        type Row<'a> = (&'a str, &'a str, PolicyErrorKind, &'a str, Option<&'a str>, Option<&'a str>);
+        let table: &[Row] = &[
             ("not json", "{\"Statement\": [", NotJson, "(top level)", None, None),
             ("empty input", "", NotJson, "(top level)", None, None),
             ("top-level array", "[]", WrongType, "(top level)", Some("object"), Some("array")),
@@ -1533,6 +1534,76 @@ mod tests {
         assert!(ev.notes.iter().any(
             |n| n.kind() == NoteKind::ConditionalDenyIgnored && n.statement == "DenyOutsideVpc"
         ));
+    }
+
+    #[test]
+    fn known_condition_keys_are_decided() {
+        let p = parse(
+            r#"{"Version":"2012-10-17","Statement":[
+              {"Sid":"Vpce","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*",
+               "Condition":{"StringEquals":{"aws:SourceVpce":["vpce-1","vpce-2"]}}},
+              {"Sid":"Org","Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"*",
+               "Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}},
+              {"Sid":"NotOrg","Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"*",
+               "Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-1"}}},
+              {"Effect":"Allow","Principal":"*","Action":"s3:DeleteObject","Resource":"*"},
+              {"Sid":"Like","Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"*",
+               "Condition":{"StringLike":{"aws:SourceVpc":"vpc-0*"},"Bool":{"aws:SecureTransport":"true"}}}
+            ]}"#,
+        )
+        .unwrap();
+        let ctx = [("aws:sourcevpce", "vpce-2"), ("aws:SourceVpc", "vpc-0abc")];
+        let foreign = ["aws:PrincipalOrgID"];
+        let req = |action| Request {
+            action,
+            resource: "arn:aws:s3:::b/k",
+            context: &ctx,
+            foreign_keys: &foreign,
+            ..Request::default()
+        };
+        assert_eq!(p.evaluate(&req("s3:GetObject")), Decision::Allowed);
+        let ev = p.explain(&req("s3:PutObject"));
+        assert_eq!(ev.decision, Decision::ImplicitDeny);
+        assert!(ev
+            .notes
+            .iter()
+            .any(|n| n.kind() == NoteKind::ConditionDecided
+                && n.statement == "Org"
+                && n.element.as_deref() == Some("aws:PrincipalOrgID")));
+        assert_eq!(
+            p.evaluate(&req("s3:DeleteObject")),
+            Decision::ExplicitDeny {
+                statement: "NotOrg".into()
+            }
+        );
+        // a decided key leaves only the unknown ones open
+        assert_eq!(
+            p.evaluate(&req("s3:ListBucket")),
+            Decision::AllowedWithConditions {
+                statements: vec!["Like".into()],
+                conditions: vec!["aws:SecureTransport".into()],
+            }
+        );
+        let other = [("aws:SourceVpce", "vpce-9")];
+        assert_eq!(
+            p.evaluate(&Request {
+                context: &other,
+                ..req("s3:GetObject")
+            }),
+            Decision::ImplicitDeny
+        );
+        // nothing known: as before, every condition is open
+        assert_eq!(
+            p.evaluate(&Request {
+                action: "s3:GetObject",
+                resource: "x",
+                ..Request::default()
+            }),
+            Decision::AllowedWithConditions {
+                statements: vec!["Vpce".into()],
+                conditions: vec!["aws:SourceVpce".into()],
+            }
+        );
     }
 
     #[test]
