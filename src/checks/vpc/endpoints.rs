@@ -259,7 +259,7 @@ fn interface_endpoint(
             ("ecr:GetDownloadUrlForLayer", repo_arn.clone()),
             ("ecr:BatchCheckLayerAvailability", repo_arn.clone()),
         ];
-        let verdict = evaluate(ep.policy.as_deref(), &requests, &cx);
+        let verdict = evaluate(ep.policy.as_deref(), &requests, &cx, &ep.id, &vc.vpc_id);
         let needed = match &verdict {
             PolicyVerdict::Denied { actions, .. } => ecr_pull_statement(actions),
             _ => serde_json::Value::Null,

@@ -56,15 +56,24 @@ pub const NOT_THE_CUSTOMERS: &[&str] = &[
 ];
 
 /// Evaluates an endpoint policy (None = the default full-access policy) for each
-/// `(action, resource)`, as the caller.
-pub fn evaluate(policy_doc: Option<&str>, requests: &[(&str, String)], cx: &Ctx) -> PolicyVerdict {
+/// `(action, resource)`, as the caller, arriving through endpoint `endpoint_id` of
+/// `vpc_id` (conditions on aws:SourceVpce / aws:SourceVpc are decided).
+pub fn evaluate(
+    policy_doc: Option<&str>,
+    requests: &[(&str, String)],
+    cx: &Ctx,
+    endpoint_id: &str,
+    vpc_id: &str,
+) -> PolicyVerdict {
     let identity = cx.identity();
+    let context = [("aws:SourceVpce", endpoint_id), ("aws:SourceVpc", vpc_id)];
     evaluate_as(
         policy_doc,
         requests,
         &Requester {
             principal: identity.map(|i| i.arn.as_str()),
             account: identity.map(|i| i.account.as_str()),
+            context: &context,
             ..Requester::default()
         },
     )

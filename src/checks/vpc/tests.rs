@@ -394,6 +394,18 @@ async fn endpoint_policies() {
     let mut s = healthy();
     s.endpoints[1].policy = Some(r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-123"}}}]}"#.into());
     assert_eq!(code("vpc.endpoint.ecr-dkr", s).await, "policy-conditional");
+    // requests through the endpoint come from it and from its VPC
+    let mut s = healthy();
+    s.endpoints[1].policy = Some(r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpce":"vpce-dkr","aws:SourceVpc":"vpc-1a2b3c4d"}}}]}"#.into());
+    assert_eq!(code("vpc.endpoint.ecr-dkr", s.clone()).await, "ok");
+    s.endpoints[1].policy = Some(
+        s.endpoints[1]
+            .policy
+            .clone()
+            .unwrap()
+            .replace("vpce-dkr", "vpce-other"),
+    );
+    assert_eq!(code("vpc.endpoint.ecr-dkr", s).await, "policy-denies");
     // no policy document = the default full access
     let mut s = healthy();
     s.endpoints[1].policy = None;
