@@ -19,8 +19,14 @@
 //!
 //! Choices that go beyond (or deliberately short of) real IAM:
 //!
-//! * **Conditions are not evaluated.** A statement with a non-empty
-//!   `Condition` block that otherwise matches is *conditional*:
+//! * **Conditions are evaluated only for keys the request knows.** A
+//!   condition on a key in [`Request::context`] is decided with its
+//!   operator (`String*`/`Arn*`, `...IfExists`, the `Not` forms); a
+//!   condition on a key in [`Request::foreign_keys`] is decided as "the
+//!   request's value is none of the policy's" (the positive operators fail,
+//!   the negated ones hold). A statement with a failing condition does not
+//!   apply. Any other condition is left open, and a statement that
+//!   otherwise matches is *conditional*:
 //!   - an unconditional matching `Deny` wins → [`Decision::ExplicitDeny`];
 //!   - otherwise, a conditional matching `Deny` together with any matching
 //!     `Allow` (conditional or not) → [`Decision::DenyUnderConditions`]
@@ -49,6 +55,9 @@
 //!   Unknown elements, a wrong `Effect` spelling, both `Action` and
 //!   `NotAction`, etc. are rejected with a [`PolicyError`]; parsing never
 //!   panics.
+//!
+//! Errors and notes are data (a kind token plus the path, statement, key or
+//! value they concern); their words live in the catalog.
 
 use crate::aws::arn::{is_account_id, Arn};
 use serde_json::{Map, Value};
@@ -67,6 +76,13 @@ pub struct Request<'a> {
     pub principal: Option<&'a str>,
     /// The caller's account ID. If `None`, it is taken from `principal`.
     pub principal_account: Option<&'a str>,
+    /// Condition keys whose value is known for this request, e.g.
+    /// `("aws:SourceVpce", "vpce-0abc")` (keys compare case-insensitively).
+    pub context: &'a [(&'a str, &'a str)],
+    /// Condition keys whose value is known to be none of the values a policy names,
+    /// e.g. `aws:PrincipalAccount` when an AWS service, not the policy owner's
+    /// principals, makes the request.
+    pub foreign_keys: &'a [&'a str],
 }
 
 /// The outcome of evaluating a request against one policy.
@@ -107,30 +123,149 @@ impl Decision {
     }
 }
 
-/// A decision plus human-readable notes about what could not be decided
-/// exactly (unknown caller, conditional denies, policy variables).
+/// What a [`Note`] is about (a token; the catalog has the words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {
+    /// `statement` (effect `effect`) names specific principals and the caller is
+    /// unknown: treated as not matching.
+    UnknownCaller,
+    /// Conditional `Deny` statements (`statement`, comma-separated) also match but do not
+    /// change the result.
+    ConditionalDenyIgnored,
+    /// `statement`'s element `element` uses policy variable `value`: compared as literal
+    /// text.
+    PolicyVariable,
+    /// `statement` uses `NotPrincipal` with `Allow`.
+    NotPrincipalAllow,
+    /// `statement`'s principal `value` contains a wildcard: compared literally.
+    PrincipalWildcard,
+    /// No `Version` element: IAM then uses 2008-10-17 (policy variables are literal).
+    NoVersion,
+    /// `statement` has a condition on `key` (data) that decided it for this request.
+    ConditionDecided,
+}
+
+impl NoteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteKind::UnknownCaller => "unknown-caller",
+            NoteKind::ConditionalDenyIgnored => "conditional-deny-ignored",
+            NoteKind::PolicyVariable => "policy-variable",
+            NoteKind::NotPrincipalAllow => "not-principal-allow",
+            NoteKind::PrincipalWildcard => "principal-wildcard",
+            NoteKind::NoVersion => "no-version",
+            NoteKind::ConditionDecided => "condition-decided",
+        }
+    }
+}
+
+/// Something the evaluator could only approximate, as data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Note {
+    pub kind: Option<NoteKind>,
+    /// The statement label(s) concerned (`Sid` or `Statement[i]`).
+    pub statement: String,
+    /// `Allow` or `Deny`, where it matters.
+    pub effect: Option<&'static str>,
+    /// The policy element (`Resource`, `Principal.AWS`, ...) or condition key.
+    pub element: Option<String>,
+    /// The value concerned (a policy variable, a principal).
+    pub value: Option<String>,
+}
+
+impl Note {
+    fn new(kind: NoteKind, statement: &str) -> Note {
+        Note {
+            kind: Some(kind),
+            statement: statement.to_string(),
+            ..Note::default()
+        }
+    }
+    pub fn kind(&self) -> NoteKind {
+        self.kind.unwrap_or(NoteKind::NoVersion)
+    }
+}
+
+/// A decision plus notes (data) about what could not be decided exactly
+/// (unknown caller, conditional denies, policy variables).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evaluation {
     pub decision: Decision,
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
-/// Why a policy document could not be parsed.
+/// Why a policy document could not be parsed (a token; the catalog has the words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyErrorKind {
+    /// The text is not valid JSON (`got`: the parser's own message).
+    NotJson,
+    /// The element at `path` has the wrong type: `expected` (a token), `got` (a token).
+    WrongType,
+    /// The element at `path` is missing.
+    Missing,
+    /// The array at `path` is empty.
+    EmptyArray,
+    /// The object at `path` is empty.
+    EmptyObject,
+    /// `path` has an element `got` that is not one of `expected` (comma-separated).
+    UnknownElement,
+    /// `Version` is `got`, not `2012-10-17` or `2008-10-17`.
+    BadVersion,
+    /// `Effect` is `got`, not `Allow` or `Deny`.
+    BadEffect,
+    /// `path` has both `got` and its `Not` form.
+    Both,
+    /// The statement at `path` has neither `Action` nor `NotAction`.
+    MissingAction,
+    /// A principal string `got` that is not `"*"`.
+    BarePrincipal,
+    /// The condition operator at `path` has no keys.
+    NoConditionKeys,
+}
+
+impl PolicyErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyErrorKind::NotJson => "not-json",
+            PolicyErrorKind::WrongType => "wrong-type",
+            PolicyErrorKind::Missing => "missing",
+            PolicyErrorKind::EmptyArray => "empty-array",
+            PolicyErrorKind::EmptyObject => "empty-object",
+            PolicyErrorKind::UnknownElement => "unknown-element",
+            PolicyErrorKind::BadVersion => "bad-version",
+            PolicyErrorKind::BadEffect => "bad-effect",
+            PolicyErrorKind::Both => "both",
+            PolicyErrorKind::MissingAction => "missing-action",
+            PolicyErrorKind::BarePrincipal => "bare-principal",
+            PolicyErrorKind::NoConditionKeys => "no-condition-keys",
+        }
+    }
+}
+
+/// Why a policy document could not be parsed: a kind, the path of the offending element
+/// (`Statement[1].Effect`, `(top level)` for the document itself), and data.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PolicyError {
-    /// The text is not valid JSON.
-    Json(String),
-    /// The JSON is not a valid policy; the message starts with the path of
-    /// the offending element, e.g. `Statement[1].Effect: ...`.
-    Shape(String),
+pub struct PolicyError {
+    pub kind: PolicyErrorKind,
+    pub path: String,
+    /// What was expected: a type token (`object`, `string`, `string-or-array`, ...) or,
+    /// for unknown elements, the allowed names.
+    pub expected: Option<String>,
+    /// What was found: a type token (`number`, `array`, ...), a name or a value.
+    pub got: Option<String>,
 }
 
+/// Data only (`kind path expected got`), for logs and tests; never shown as words.
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PolicyError::Json(m) => write!(f, "policy is not valid JSON: {m}"),
-            PolicyError::Shape(m) => write!(f, "invalid policy document: {m}"),
+        write!(f, "{} {}", self.kind.as_str(), self.path)?;
+        if let Some(e) = &self.expected {
+            write!(f, " {e}")?;
         }
+        if let Some(g) = &self.got {
+            write!(f, " {g}")?;
+        }
+        Ok(())
     }
 }
 
@@ -142,7 +277,7 @@ pub struct Policy {
     version: Option<String>,
     id: Option<String>,
     statements: Vec<Statement>,
-    warnings: Vec<String>,
+    warnings: Vec<Note>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,9 +295,17 @@ struct Statement {
     not_principal: bool,
     /// `None`: no `Principal`/`NotPrincipal`, applies to every caller.
     principals: Option<Vec<PrincipalPattern>>,
-    /// Condition keys; empty means unconditional.
-    condition_keys: Vec<String>,
-    warnings: Vec<String>,
+    /// Conditions; empty means unconditional.
+    conditions: Vec<Condition>,
+    warnings: Vec<Note>,
+}
+
+/// One `Operator: {key: values}` entry of a `Condition` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Condition {
+    operator: String,
+    key: String,
+    values: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,54 +318,63 @@ enum PrincipalPattern {
     Other(String),
 }
 
+fn err(kind: PolicyErrorKind, path: &str) -> PolicyError {
+    PolicyError {
+        kind,
+        path: path.to_string(),
+        expected: None,
+        got: None,
+    }
+}
+
+fn wrong_type(path: &str, expected: &str, got: &Value) -> PolicyError {
+    PolicyError {
+        expected: Some(expected.to_string()),
+        got: Some(kind(got).to_string()),
+        ..err(PolicyErrorKind::WrongType, path)
+    }
+}
+
+fn with_got(mut e: PolicyError, got: impl Into<String>) -> PolicyError {
+    e.got = Some(got.into());
+    e
+}
+
 /// Parses a JSON policy document.
 pub fn parse(doc: &str) -> Result<Policy, PolicyError> {
-    let value: Value = serde_json::from_str(doc).map_err(|e| PolicyError::Json(e.to_string()))?;
+    let value: Value = serde_json::from_str(doc)
+        .map_err(|e| with_got(err(PolicyErrorKind::NotJson, "(top level)"), e.to_string()))?;
     let obj = value
         .as_object()
-        .ok_or_else(|| shape("(top level)", "expected a JSON object"))?;
+        .ok_or_else(|| wrong_type("(top level)", "object", &value))?;
     check_keys(obj, "(top level)", &["Version", "Id", "Statement"])?;
 
     let mut warnings = Vec::new();
     let version = match obj.get("Version") {
         None => {
-            warnings.push(
-                "no Version element: IAM then uses 2008-10-17, where policy variables are literal text"
-                    .to_string(),
-            );
+            warnings.push(Note::new(NoteKind::NoVersion, ""));
             None
         }
         Some(Value::String(v)) if v == "2012-10-17" || v == "2008-10-17" => Some(v.clone()),
         Some(other) => {
-            return Err(shape(
-                "Version",
-                &format!("expected \"2012-10-17\" or \"2008-10-17\", got {other}"),
+            return Err(with_got(
+                err(PolicyErrorKind::BadVersion, "Version"),
+                other.to_string(),
             ));
         }
     };
     let id = optional_string(obj, "Id", "Id")?;
 
-    let raw = obj.get("Statement").ok_or_else(|| {
-        shape(
-            "Statement",
-            "missing (a policy needs at least one statement)",
-        )
-    })?;
+    let raw = obj
+        .get("Statement")
+        .ok_or_else(|| err(PolicyErrorKind::Missing, "Statement"))?;
     let raw_statements: Vec<&Value> = match raw {
         Value::Object(_) => vec![raw],
         Value::Array(items) if items.is_empty() => {
-            return Err(shape("Statement", "empty array"));
+            return Err(err(PolicyErrorKind::EmptyArray, "Statement"));
         }
         Value::Array(items) => items.iter().collect(),
-        other => {
-            return Err(shape(
-                "Statement",
-                &format!(
-                    "expected an object or an array of objects, got {}",
-                    kind(other)
-                ),
-            ));
-        }
+        other => return Err(wrong_type("Statement", "object-or-array", other)),
     };
 
     let mut statements = Vec::with_capacity(raw_statements.len());
@@ -239,6 +391,16 @@ pub fn parse(doc: &str) -> Result<Policy, PolicyError> {
     })
 }
 
+/// How a statement's conditions come out for one request.
+enum CondState {
+    /// All hold (or there are none).
+    Hold,
+    /// One fails: the statement does not apply.
+    Fail,
+    /// Undecided: these keys are not known for the request.
+    Open(Vec<String>),
+}
+
 impl Policy {
     /// Evaluates `req` against this policy. See the module documentation
     /// for how conditions and unknown principals are handled.
@@ -253,9 +415,9 @@ impl Policy {
         let caller = Caller::new(req);
         let mut notes = Vec::new();
         let mut explicit_deny: Option<&Statement> = None;
-        let mut cond_denies: Vec<&Statement> = Vec::new();
+        let mut cond_denies: Vec<(&Statement, Vec<String>)> = Vec::new();
         let mut allowed = false;
-        let mut cond_allows: Vec<&Statement> = Vec::new();
+        let mut cond_allows: Vec<(&Statement, Vec<String>)> = Vec::new();
 
         for st in &self.statements {
             if !st.matches_action(req.action) || !st.matches_resource(req.resource) {
@@ -265,25 +427,28 @@ impl Policy {
             match st.matches_principal(&caller) {
                 Tri::No => continue,
                 Tri::Unknown => {
-                    notes.push(format!(
-                        "{} ({}) names specific principals and the caller is unknown; treated as not matching",
-                        st.label,
-                        if st.deny { "Deny" } else { "Allow" },
-                    ));
+                    notes.push(Note {
+                        effect: Some(if st.deny { "Deny" } else { "Allow" }),
+                        ..Note::new(NoteKind::UnknownCaller, &st.label)
+                    });
                     continue;
                 }
                 Tri::Yes => {}
             }
-            let conditional = !st.condition_keys.is_empty();
-            match (st.deny, conditional) {
-                (true, false) => {
+            let open = match st.condition_state(req, &mut notes) {
+                CondState::Fail => continue,
+                CondState::Hold => Vec::new(),
+                CondState::Open(keys) => keys,
+            };
+            match (st.deny, open.is_empty()) {
+                (true, true) => {
                     if explicit_deny.is_none() {
                         explicit_deny = Some(st);
                     }
                 }
-                (true, true) => cond_denies.push(st),
-                (false, false) => allowed = true,
-                (false, true) => cond_allows.push(st),
+                (true, false) => cond_denies.push((st, open)),
+                (false, true) => allowed = true,
+                (false, false) => cond_allows.push((st, open)),
             }
         }
 
@@ -308,9 +473,9 @@ impl Policy {
             Decision::ImplicitDeny
         };
         if !cond_denies.is_empty() && !matches!(decision, Decision::DenyUnderConditions { .. }) {
-            notes.push(format!(
-                "conditional Deny also matches: {} (does not change the result)",
-                labels(&cond_denies).join(", ")
+            notes.push(Note::new(
+                NoteKind::ConditionalDenyIgnored,
+                &labels(&cond_denies).join(", "),
             ));
         }
         let mut seen = Vec::new();
@@ -341,7 +506,7 @@ impl Policy {
 
     /// Things found while parsing that the evaluator handles approximately
     /// (missing `Version`, policy variables, partial principal wildcards).
-    pub fn warnings(&self) -> &[String] {
+    pub fn warnings(&self) -> &[Note] {
         &self.warnings
     }
 }
@@ -349,31 +514,25 @@ impl Policy {
 // ---------------------------------------------------------------------------
 // Parsing helpers
 
-fn shape(path: &str, msg: &str) -> PolicyError {
-    PolicyError::Shape(format!("{path}: {msg}"))
-}
-
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 
 fn check_keys(obj: &Map<String, Value>, path: &str, allowed: &[&str]) -> Result<(), PolicyError> {
     for key in obj.keys() {
         if !allowed.contains(&key.as_str()) {
-            return Err(shape(
-                path,
-                &format!(
-                    "unknown element \"{key}\" (expected one of: {})",
-                    allowed.join(", ")
-                ),
-            ));
+            return Err(PolicyError {
+                expected: Some(allowed.join(", ")),
+                got: Some(key.clone()),
+                ..err(PolicyErrorKind::UnknownElement, path)
+            });
         }
     }
     Ok(())
@@ -387,10 +546,7 @@ fn optional_string(
     match obj.get(key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(shape(
-            path,
-            &format!("expected a string, got {}", kind(other)),
-        )),
+        Some(other) => Err(wrong_type(path, "string", other)),
     }
 }
 
@@ -398,25 +554,16 @@ fn optional_string(
 fn string_list(v: &Value, path: &str) -> Result<Vec<String>, PolicyError> {
     match v {
         Value::String(s) => Ok(vec![s.clone()]),
-        Value::Array(items) if items.is_empty() => Err(shape(path, "empty array")),
+        Value::Array(items) if items.is_empty() => Err(err(PolicyErrorKind::EmptyArray, path)),
         Value::Array(items) => items
             .iter()
             .enumerate()
             .map(|(i, item)| match item {
                 Value::String(s) => Ok(s.clone()),
-                other => Err(shape(
-                    &format!("{path}[{i}]"),
-                    &format!("expected a string, got {}", kind(other)),
-                )),
+                other => Err(wrong_type(&format!("{path}[{i}]"), "string", other)),
             })
             .collect(),
-        other => Err(shape(
-            path,
-            &format!(
-                "expected a string or an array of strings, got {}",
-                kind(other)
-            ),
-        )),
+        other => Err(wrong_type(path, "string-or-array", other)),
     }
 }
 
@@ -429,26 +576,25 @@ fn either<'v>(
     path: &str,
 ) -> Result<Option<(&'v Value, bool)>, PolicyError> {
     match (obj.get(yes), obj.get(no)) {
-        (Some(_), Some(_)) => Err(shape(
-            path,
-            &format!("has both {yes} and {no}; use only one"),
-        )),
+        (Some(_), Some(_)) => Err(with_got(err(PolicyErrorKind::Both, path), yes)),
         (Some(v), None) => Ok(Some((v, false))),
         (None, Some(v)) => Ok(Some((v, true))),
         (None, None) => Ok(None),
     }
 }
 
-fn variable_warnings(values: &[String], path: &str, out: &mut Vec<String>) {
+fn variable_warnings(values: &[String], label: &str, element: &str, out: &mut Vec<Note>) {
     for v in values {
         if let Some(start) = v.find("${") {
             let var = match v[start..].find('}') {
                 Some(end) => &v[start..start + end + 1],
                 None => &v[start..],
             };
-            out.push(format!(
-                "{path} uses policy variable {var}; it is compared as literal text, not substituted"
-            ));
+            out.push(Note {
+                element: Some(element.to_string()),
+                value: Some(var.to_string()),
+                ..Note::new(NoteKind::PolicyVariable, label)
+            });
         }
     }
 }
@@ -457,7 +603,7 @@ fn parse_statement(raw: &Value, index: usize) -> Result<Statement, PolicyError> 
     let path = format!("Statement[{index}]");
     let obj = raw
         .as_object()
-        .ok_or_else(|| shape(&path, &format!("expected an object, got {}", kind(raw))))?;
+        .ok_or_else(|| wrong_type(&path, "object", raw))?;
     check_keys(
         obj,
         &path,
@@ -484,29 +630,29 @@ fn parse_statement(raw: &Value, index: usize) -> Result<Statement, PolicyError> 
         Some(Value::String(e)) if e == "Allow" => false,
         Some(Value::String(e)) if e == "Deny" => true,
         Some(other) => {
-            return Err(shape(
-                &format!("{path}.Effect"),
-                &format!("expected \"Allow\" or \"Deny\", got {other}"),
+            return Err(with_got(
+                err(PolicyErrorKind::BadEffect, &format!("{path}.Effect")),
+                other.to_string(),
             ));
         }
-        None => return Err(shape(&format!("{path}.Effect"), "missing")),
+        None => return Err(err(PolicyErrorKind::Missing, &format!("{path}.Effect"))),
     };
 
     let (actions, not_action) = match either(obj, "Action", "NotAction", &path)? {
         Some((v, not)) => {
             let name = if not { "NotAction" } else { "Action" };
             let list = string_list(v, &format!("{path}.{name}"))?;
-            variable_warnings(&list, &format!("{label}.{name}"), &mut warnings);
+            variable_warnings(&list, &label, name, &mut warnings);
             (list, not)
         }
-        None => return Err(shape(&path, "missing Action or NotAction")),
+        None => return Err(err(PolicyErrorKind::MissingAction, &path)),
     };
 
     let (resources, not_resource) = match either(obj, "Resource", "NotResource", &path)? {
         Some((v, not)) => {
             let name = if not { "NotResource" } else { "Resource" };
             let list = string_list(v, &format!("{path}.{name}"))?;
-            variable_warnings(&list, &format!("{label}.{name}"), &mut warnings);
+            variable_warnings(&list, &label, name, &mut warnings);
             (Some(list), not)
         }
         None => (None, false),
@@ -517,16 +663,14 @@ fn parse_statement(raw: &Value, index: usize) -> Result<Statement, PolicyError> 
             let name = if not { "NotPrincipal" } else { "Principal" };
             let list = parse_principal(v, &format!("{path}.{name}"), &label, &mut warnings)?;
             if not && !deny {
-                warnings.push(format!(
-                    "{label} uses NotPrincipal with Allow, which AWS advises against"
-                ));
+                warnings.push(Note::new(NoteKind::NotPrincipalAllow, &label));
             }
             (Some(list), not)
         }
         None => (None, false),
     };
 
-    let condition_keys = match obj.get("Condition") {
+    let conditions = match obj.get("Condition") {
         None => Vec::new(),
         Some(v) => parse_condition(v, &format!("{path}.Condition"))?,
     };
@@ -540,7 +684,7 @@ fn parse_statement(raw: &Value, index: usize) -> Result<Statement, PolicyError> 
         resources,
         not_principal,
         principals,
-        condition_keys,
+        conditions,
         warnings,
     })
 }
@@ -549,32 +693,28 @@ fn parse_principal(
     v: &Value,
     path: &str,
     label: &str,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Note>,
 ) -> Result<Vec<PrincipalPattern>, PolicyError> {
     match v {
         Value::String(s) if s == "*" => Ok(vec![PrincipalPattern::Anyone]),
-        Value::String(s) => Err(shape(
-            path,
-            &format!(
-                "a bare string must be \"*\", got \"{s}\"; use {{\"AWS\": \"{s}\"}} for an account or ARN"
-            ),
-        )),
-        Value::Object(map) if map.is_empty() => Err(shape(path, "empty object")),
+        Value::String(s) => Err(with_got(err(PolicyErrorKind::BarePrincipal, path), s)),
+        Value::Object(map) if map.is_empty() => Err(err(PolicyErrorKind::EmptyObject, path)),
         Value::Object(map) => {
             check_keys(map, path, &["AWS", "Service", "Federated", "CanonicalUser"])?;
             let mut out = Vec::new();
             for (ty, values) in map {
                 let list = string_list(values, &format!("{path}.{ty}"))?;
-                variable_warnings(&list, &format!("{label}.Principal.{ty}"), warnings);
+                variable_warnings(&list, label, &format!("Principal.{ty}"), warnings);
                 for p in list {
                     if p == "*" {
                         out.push(PrincipalPattern::Anyone);
                         continue;
                     }
                     if p.contains('*') || p.contains('?') {
-                        warnings.push(format!(
-                            "{label}: principal \"{p}\" contains a wildcard; IAM does not expand wildcards in principals, so it is compared literally"
-                        ));
+                        warnings.push(Note {
+                            value: Some(p.clone()),
+                            ..Note::new(NoteKind::PrincipalWildcard, label)
+                        });
                     }
                     if ty == "AWS" {
                         out.push(PrincipalPattern::Aws(p));
@@ -585,68 +725,137 @@ fn parse_principal(
             }
             Ok(out)
         }
-        other => Err(shape(
-            path,
-            &format!("expected \"*\" or an object, got {}", kind(other)),
-        )),
+        other => Err(wrong_type(path, "principal", other)),
     }
 }
 
-/// Validates `{"Operator": {"key": value-or-values}}` and returns the keys.
-fn parse_condition(v: &Value, path: &str) -> Result<Vec<String>, PolicyError> {
-    let ops = v.as_object().ok_or_else(|| {
-        shape(
-            path,
-            &format!("expected an object of operators, got {}", kind(v)),
-        )
-    })?;
-    let mut keys: Vec<String> = Vec::new();
+/// Validates `{"Operator": {"key": value-or-values}}` and returns its conditions, in the
+/// document's order (operators sorted by name, as serde_json keeps them).
+fn parse_condition(v: &Value, path: &str) -> Result<Vec<Condition>, PolicyError> {
+    let ops = v
+        .as_object()
+        .ok_or_else(|| wrong_type(path, "operators", v))?;
+    let mut out: Vec<Condition> = Vec::new();
     for (op, body) in ops {
-        let body = body.as_object().ok_or_else(|| {
-            shape(
-                &format!("{path}.{op}"),
-                &format!("expected an object of condition keys, got {}", kind(body)),
-            )
-        })?;
+        let body = body
+            .as_object()
+            .ok_or_else(|| wrong_type(&format!("{path}.{op}"), "condition-keys", body))?;
         if body.is_empty() {
-            return Err(shape(&format!("{path}.{op}"), "no condition keys"));
+            return Err(err(
+                PolicyErrorKind::NoConditionKeys,
+                &format!("{path}.{op}"),
+            ));
         }
         for (key, value) in body {
-            let ok = match value {
-                Value::String(_) | Value::Bool(_) | Value::Number(_) => true,
-                Value::Array(items) => items
-                    .iter()
-                    .all(|i| matches!(i, Value::String(_) | Value::Bool(_) | Value::Number(_))),
-                _ => false,
+            let scalar = |i: &Value| match i {
+                Value::String(s) => Some(s.clone()),
+                Value::Bool(_) | Value::Number(_) => Some(i.to_string()),
+                _ => None,
             };
-            if !ok {
-                return Err(shape(
+            let values = match value {
+                Value::Array(items) => items.iter().map(scalar).collect::<Option<Vec<_>>>(),
+                other => scalar(other).map(|s| vec![s]),
+            };
+            let Some(values) = values else {
+                return Err(wrong_type(
                     &format!("{path}.{op}.{key}"),
-                    &format!(
-                        "expected a string, number, boolean or an array of them, got {}",
-                        kind(value)
-                    ),
+                    "condition-value",
+                    value,
                 ));
-            }
-            if !keys.contains(key) {
-                keys.push(key.clone());
-            }
+            };
+            out.push(Condition {
+                operator: op.clone(),
+                key: key.clone(),
+                values,
+            });
         }
     }
-    Ok(keys)
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// Conditions
+
+impl Condition {
+    /// Some(true/false) when the request decides this condition, None when it cannot.
+    fn decide(&self, req: &Request) -> Option<bool> {
+        let op = self.operator.as_str();
+        if op.contains(':') {
+            return None; // ForAnyValue: / ForAllValues: set operators: not decided
+        }
+        let op = op.strip_suffix("IfExists").unwrap_or(op);
+        let (negated, base) = match op {
+            "StringNotEquals" => (true, "StringEquals"),
+            "StringNotEqualsIgnoreCase" => (true, "StringEqualsIgnoreCase"),
+            "StringNotLike" => (true, "StringLike"),
+            "ArnNotEquals" => (true, "ArnEquals"),
+            "ArnNotLike" => (true, "ArnLike"),
+            "StringEquals" | "StringEqualsIgnoreCase" | "StringLike" | "ArnEquals" | "ArnLike" => {
+                (false, op)
+            }
+            _ => return None,
+        };
+        if req
+            .foreign_keys
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(&self.key))
+        {
+            // the request's value is none of the policy's
+            return Some(negated);
+        }
+        let (_, value) = req
+            .context
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&self.key))?;
+        let hit = self.values.iter().any(|v| match base {
+            "StringEquals" | "ArnEquals" => v == value,
+            "StringEqualsIgnoreCase" => v.eq_ignore_ascii_case(value),
+            _ => wildcard_match(v, value),
+        });
+        Some(hit != negated)
+    }
+}
+
+impl Statement {
+    fn condition_state(&self, req: &Request, notes: &mut Vec<Note>) -> CondState {
+        let mut open: Vec<String> = Vec::new();
+        for c in &self.conditions {
+            match c.decide(req) {
+                Some(true) => {}
+                Some(false) => {
+                    notes.push(Note {
+                        element: Some(c.key.clone()),
+                        effect: Some(if self.deny { "Deny" } else { "Allow" }),
+                        ..Note::new(NoteKind::ConditionDecided, &self.label)
+                    });
+                    return CondState::Fail;
+                }
+                None => {
+                    if !open.contains(&c.key) {
+                        open.push(c.key.clone());
+                    }
+                }
+            }
+        }
+        if open.is_empty() {
+            CondState::Hold
+        } else {
+            CondState::Open(open)
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
 // Matching
 
-fn labels(sts: &[&Statement]) -> Vec<String> {
-    sts.iter().map(|s| s.label.clone()).collect()
+fn labels(sts: &[(&Statement, Vec<String>)]) -> Vec<String> {
+    sts.iter().map(|(s, _)| s.label.clone()).collect()
 }
 
-fn condition_keys(sts: &[&Statement]) -> Vec<String> {
+fn condition_keys(sts: &[(&Statement, Vec<String>)]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for st in sts {
-        for k in &st.condition_keys {
+    for (_, keys) in sts {
+        for k in keys {
             if !out.contains(k) {
                 out.push(k.clone());
             }
@@ -1150,6 +1359,7 @@ mod tests {
                 resource: c.resource,
                 principal: c.principal,
                 principal_account: c.account,
+                ..Request::default()
             };
             let got = policy.evaluate(&req);
             let ok = match (&c.want, &got) {
@@ -1188,40 +1398,53 @@ mod tests {
     #[test]
     #[rustfmt::skip]
     fn parse_error_table() {
-        let table: &[(&str, &str, &str)] = &[
-            ("not json", "{\"Statement\": [", "not valid JSON"),
-            ("empty input", "", "not valid JSON"),
-            ("top-level array", "[]", "(top level): expected a JSON object"),
-            ("no statement", r#"{"Version":"2012-10-17"}"#, "Statement: missing"),
-            ("empty statement array", r#"{"Statement":[]}"#, "Statement: empty array"),
-            ("statement is a string", r#"{"Statement":"Allow"}"#, "expected an object or an array"),
-            ("statement item not object", r#"{"Statement":[1]}"#, "Statement[0]: expected an object, got a number"),
-            ("bad version", r#"{"Version":"2020-01-01","Statement":[]}"#, "Version: expected"),
-            ("numeric version", r#"{"Version":2012,"Statement":[]}"#, "Version: expected"),
-            ("unknown top-level key", r#"{"Statements":[]}"#, "unknown element \"Statements\""),
-            ("effect lowercase", r#"{"Statement":{"Effect":"allow","Action":"*"}}"#, "Statement[0].Effect: expected \"Allow\" or \"Deny\""),
-            ("effect missing", r#"{"Statement":{"Action":"*"}}"#, "Statement[0].Effect: missing"),
-            ("action and notaction", r#"{"Statement":{"Effect":"Allow","Action":"*","NotAction":"s3:*"}}"#, "both Action and NotAction"),
-            ("no action", r#"{"Statement":{"Effect":"Allow","Resource":"*"}}"#, "missing Action or NotAction"),
-            ("action number", r#"{"Statement":{"Effect":"Allow","Action":5}}"#, "Statement[0].Action: expected a string or an array of strings, got a number"),
-            ("action empty array", r#"{"Statement":{"Effect":"Allow","Action":[]}}"#, "Statement[0].Action: empty array"),
-            ("resource array with number", r#"{"Statement":[{"Effect":"Allow","Action":"*"},{"Effect":"Allow","Action":"*","Resource":["*",3]}]}"#, "Statement[1].Resource[1]: expected a string"),
-            ("resource and notresource", r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","NotResource":"*"}}"#, "both Resource and NotResource"),
-            ("bare ARN principal", r#"{"Statement":{"Effect":"Allow","Action":"*","Principal":"arn:aws:iam::1:root"}}"#, "a bare string must be \"*\""),
-            ("unknown principal type", r#"{"Statement":{"Effect":"Allow","Action":"*","Principal":{"Foo":"x"}}}"#, "unknown element \"Foo\""),
-            ("principal and notprincipal", r#"{"Statement":{"Effect":"Deny","Action":"*","Principal":"*","NotPrincipal":{"AWS":"1"}}}"#, "both Principal and NotPrincipal"),
-            ("condition not object", r#"{"Statement":{"Effect":"Allow","Action":"*","Condition":"x"}}"#, "Statement[0].Condition: expected an object of operators"),
-            ("condition operator not object", r#"{"Statement":{"Effect":"Allow","Action":"*","Condition":{"StringEquals":"x"}}}"#, "Statement[0].Condition.StringEquals: expected an object of condition keys"),
-            ("condition value object", r#"{"Statement":{"Effect":"Allow","Action":"*","Condition":{"StringEquals":{"k":{}}}}}"#, "Statement[0].Condition.StringEquals.k"),
-            ("unknown statement key", r#"{"Statement":{"Effect":"Allow","Actions":"*"}}"#, "Statement[0]: unknown element \"Actions\""),
-            ("sid not string", r#"{"Statement":{"Sid":1,"Effect":"Allow","Action":"*"}}"#, "Statement[0].Sid: expected a string"),
+        use PolicyErrorKind::*;
+        // (name, document, kind, path, expected, got)
+        type Row<'a> = (&'a str, &'a str, PolicyErrorKind, &'a str, Option<&'a str>, Option<&'a str>);
+        let table: &[Row] = &[
+            ("not json", "{\"Statement\": [", NotJson, "(top level)", None, None),
+            ("empty input", "", NotJson, "(top level)", None, None),
+            ("top-level array", "[]", WrongType, "(top level)", Some("object"), Some("array")),
+            ("no statement", r#"{"Version":"2012-10-17"}"#, Missing, "Statement", None, None),
+            ("empty statement array", r#"{"Statement":[]}"#, EmptyArray, "Statement", None, None),
+            ("statement is a string", r#"{"Statement":"Allow"}"#, WrongType, "Statement", Some("object-or-array"), Some("string")),
+            ("statement item not object", r#"{"Statement":[1]}"#, WrongType, "Statement[0]", Some("object"), Some("number")),
+            ("bad version", r#"{"Version":"2020-01-01","Statement":[]}"#, BadVersion, "Version", None, Some("\"2020-01-01\"")),
+            ("numeric version", r#"{"Version":2012,"Statement":[]}"#, BadVersion, "Version", None, Some("2012")),
+            ("unknown top-level key", r#"{"Statements":[]}"#, UnknownElement, "(top level)", Some("Version, Id, Statement"), Some("Statements")),
+            ("effect lowercase", r#"{"Statement":{"Effect":"allow","Action":"*"}}"#, BadEffect, "Statement[0].Effect", None, Some("\"allow\"")),
+            ("effect missing", r#"{"Statement":{"Action":"*"}}"#, Missing, "Statement[0].Effect", None, None),
+            ("action and notaction", r#"{"Statement":{"Effect":"Allow","Action":"*","NotAction":"s3:*"}}"#, Both, "Statement[0]", None, Some("Action")),
+            ("no action", r#"{"Statement":{"Effect":"Allow","Resource":"*"}}"#, MissingAction, "Statement[0]", None, None),
+            ("action number", r#"{"Statement":{"Effect":"Allow","Action":5}}"#, WrongType, "Statement[0].Action", Some("string-or-array"), Some("number")),
+            ("action empty array", r#"{"Statement":{"Effect":"Allow","Action":[]}}"#, EmptyArray, "Statement[0].Action", None, None),
+            ("resource array with number", r#"{"Statement":[{"Effect":"Allow","Action":"*"},{"Effect":"Allow","Action":"*","Resource":["*",3]}]}"#, WrongType, "Statement[1].Resource[1]", Some("string"), Some("number")),
+            ("resource and notresource", r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","NotResource":"*"}}"#, Both, "Statement[0]", None, Some("Resource")),
+            ("bare ARN principal", r#"{"Statement":{"Effect":"Allow","Action":"*","Principal":"arn:aws:iam::1:root"}}"#, BarePrincipal, "Statement[0].Principal", None, Some("arn:aws:iam::1:root")),
+            ("unknown principal type", r#"{"Statement":{"Effect":"Allow","Action":"*","Principal":{"Foo":"x"}}}"#, UnknownElement, "Statement[0].Principal", Some("AWS, Service, Federated, CanonicalUser"), Some("Foo")),
+            ("principal and notprincipal", r#"{"Statement":{"Effect":"Deny","Action":"*","Principal":"*","NotPrincipal":{"AWS":"1"}}}"#, Both, "Statement[0]", None, Some("Principal")),
+            ("condition not object", r#"{"Statement":{"Effect":"Allow","Action":"*","Condition":"x"}}"#, WrongType, "Statement[0].Condition", Some("operators"), Some("string")),
+            ("condition operator not object", r#"{"Statement":{"Effect":"Allow","Action":"*","Condition":{"StringEquals":"x"}}}"#, WrongType, "Statement[0].Condition.StringEquals", Some("condition-keys"), Some("string")),
+            ("condition value object", r#"{"Statement":{"Effect":"Allow","Action":"*","Condition":{"StringEquals":{"k":{}}}}}"#, WrongType, "Statement[0].Condition.StringEquals.k", Some("condition-value"), Some("object")),
+            ("condition operator empty", r#"{"Statement":{"Effect":"Allow","Action":"*","Condition":{"StringEquals":{}}}}"#, NoConditionKeys, "Statement[0].Condition.StringEquals", None, None),
+            ("empty principal object", r#"{"Statement":{"Effect":"Allow","Action":"*","Principal":{}}}"#, EmptyObject, "Statement[0].Principal", None, None),
+            ("unknown statement key", r#"{"Statement":{"Effect":"Allow","Actions":"*"}}"#, UnknownElement, "Statement[0]", None, Some("Actions")),
+            ("sid not string", r#"{"Statement":{"Sid":1,"Effect":"Allow","Action":"*"}}"#, WrongType, "Statement[0].Sid", Some("string"), Some("number")),
         ];
-        for (name, doc, want) in table {
+        for (name, doc, kind, path, expected, got) in table {
             match parse(doc) {
-                Ok(_) => panic!("{name}: parsed, expected error containing {want:?}"),
+                Ok(_) => panic!("{name}: parsed, expected {kind:?} at {path}"),
                 Err(e) => {
-                    let msg = e.to_string();
-                    assert!(msg.contains(want), "{name}: error {msg:?} lacks {want:?}");
+                    assert_eq!((e.kind, e.path.as_str()), (*kind, *path), "{name}: {e:?}");
+                    if let Some(x) = expected {
+                        assert_eq!(e.expected.as_deref(), Some(*x), "{name}: {e:?}");
+                    }
+                    if let Some(g) = got {
+                        assert_eq!(e.got.as_deref(), Some(*g), "{name}: {e:?}");
+                    }
+                    if *kind == NotJson {
+                        assert!(e.got.is_some(), "{name}: the JSON error is kept as data");
+                    }
                 }
             }
         }
@@ -1236,7 +1459,7 @@ mod tests {
         );
         let no_version = parse(FULL_ACCESS).unwrap();
         assert_eq!(no_version.version(), None);
-        assert!(no_version.warnings()[0].contains("no Version"));
+        assert_eq!(no_version.warnings()[0].kind(), NoteKind::NoVersion);
         let vars = parse(VARIABLE).unwrap();
         assert_eq!(vars.warnings().len(), 1);
         let ev = vars.explain(&Request {
@@ -1246,7 +1469,9 @@ mod tests {
         });
         assert_eq!(ev.decision, Decision::Allowed);
         assert!(
-            ev.notes.iter().any(|n| n.contains("${aws:username}")),
+            ev.notes.iter().any(|n| n.kind() == NoteKind::PolicyVariable
+                && n.value.as_deref() == Some("${aws:username}")
+                && n.element.as_deref() == Some("Resource")),
             "{:?}",
             ev.notes
         );
@@ -1260,7 +1485,8 @@ mod tests {
         assert!(p
             .warnings()
             .iter()
-            .any(|w| w.contains("compared literally")));
+            .any(|w| w.kind() == NoteKind::PrincipalWildcard
+                && w.value.as_deref() == Some("arn:aws:iam::1:role/dev-*")));
     }
 
     #[test]
@@ -1268,7 +1494,8 @@ mod tests {
         let p = parse(VARIABLE).unwrap();
         // VARIABLE has a Version, so the only warning is about the variable.
         assert_eq!(p.warnings().len(), 1, "{:?}", p.warnings());
-        assert!(p.warnings()[0].contains("policy variable ${aws:username}"));
+        assert_eq!(p.warnings()[0].kind(), NoteKind::PolicyVariable);
+        assert_eq!(p.warnings()[0].value.as_deref(), Some("${aws:username}"));
     }
 
     #[test]
@@ -1281,14 +1508,15 @@ mod tests {
         });
         assert_eq!(ev.decision, Decision::ImplicitDeny);
         assert_eq!(ev.notes.len(), 1);
-        assert!(ev.notes[0].contains("AllowCrossAccountPull"));
-        assert!(ev.notes[0].contains("caller is unknown"));
+        assert_eq!(ev.notes[0].statement, "AllowCrossAccountPull");
+        assert_eq!(ev.notes[0].kind(), NoteKind::UnknownCaller);
+        assert_eq!(ev.notes[0].effect, Some("Allow"));
         // Known caller: no note.
         let ev = p.explain(&Request {
             action: "ecr:BatchGetImage",
             resource: REPO,
             principal: Some("arn:aws:iam::222222222222:role/x"),
-            principal_account: None,
+            ..Request::default()
         });
         assert_eq!(ev.decision, Decision::Allowed);
         assert!(ev.notes.is_empty(), "{:?}", ev.notes);
@@ -1303,7 +1531,79 @@ mod tests {
             ..Request::default()
         });
         assert_eq!(ev.decision, Decision::ImplicitDeny);
-        assert!(ev.notes.iter().any(|n| n.contains("DenyOutsideVpc")));
+        assert!(ev.notes.iter().any(
+            |n| n.kind() == NoteKind::ConditionalDenyIgnored && n.statement == "DenyOutsideVpc"
+        ));
+    }
+
+    #[test]
+    fn known_condition_keys_are_decided() {
+        let p = parse(
+            r#"{"Version":"2012-10-17","Statement":[
+              {"Sid":"Vpce","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*",
+               "Condition":{"StringEquals":{"aws:SourceVpce":["vpce-1","vpce-2"]}}},
+              {"Sid":"Org","Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"*",
+               "Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}},
+              {"Sid":"NotOrg","Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"*",
+               "Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-1"}}},
+              {"Effect":"Allow","Principal":"*","Action":"s3:DeleteObject","Resource":"*"},
+              {"Sid":"Like","Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"*",
+               "Condition":{"StringLike":{"aws:SourceVpc":"vpc-0*"},"Bool":{"aws:SecureTransport":"true"}}}
+            ]}"#,
+        )
+        .unwrap();
+        let ctx = [("aws:sourcevpce", "vpce-2"), ("aws:SourceVpc", "vpc-0abc")];
+        let foreign = ["aws:PrincipalOrgID"];
+        let req = |action| Request {
+            action,
+            resource: "arn:aws:s3:::b/k",
+            context: &ctx,
+            foreign_keys: &foreign,
+            ..Request::default()
+        };
+        assert_eq!(p.evaluate(&req("s3:GetObject")), Decision::Allowed);
+        let ev = p.explain(&req("s3:PutObject"));
+        assert_eq!(ev.decision, Decision::ImplicitDeny);
+        assert!(ev
+            .notes
+            .iter()
+            .any(|n| n.kind() == NoteKind::ConditionDecided
+                && n.statement == "Org"
+                && n.element.as_deref() == Some("aws:PrincipalOrgID")));
+        assert_eq!(
+            p.evaluate(&req("s3:DeleteObject")),
+            Decision::ExplicitDeny {
+                statement: "NotOrg".into()
+            }
+        );
+        // a decided key leaves only the unknown ones open
+        assert_eq!(
+            p.evaluate(&req("s3:ListBucket")),
+            Decision::AllowedWithConditions {
+                statements: vec!["Like".into()],
+                conditions: vec!["aws:SecureTransport".into()],
+            }
+        );
+        let other = [("aws:SourceVpce", "vpce-9")];
+        assert_eq!(
+            p.evaluate(&Request {
+                context: &other,
+                ..req("s3:GetObject")
+            }),
+            Decision::ImplicitDeny
+        );
+        // nothing known: as before, every condition is open
+        assert_eq!(
+            p.evaluate(&Request {
+                action: "s3:GetObject",
+                resource: "x",
+                ..Request::default()
+            }),
+            Decision::AllowedWithConditions {
+                statements: vec!["Vpce".into()],
+                conditions: vec!["aws:SourceVpce".into()],
+            }
+        );
     }
 
     #[test]
@@ -1354,7 +1654,13 @@ mod tests {
     #[test]
     fn odd_inputs_do_not_panic() {
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        assert!(matches!(parse(&deep), Err(PolicyError::Json(_))));
+        assert!(matches!(
+            parse(&deep),
+            Err(PolicyError {
+                kind: PolicyErrorKind::NotJson,
+                ..
+            })
+        ));
         let p = parse(FULL_ACCESS).unwrap();
         for principal in [
             "",
@@ -1368,7 +1674,7 @@ mod tests {
                 action: "",
                 resource: "",
                 principal: Some(principal),
-                principal_account: None,
+                ..Request::default()
             });
             let q = parse(ROLE_PRINCIPALS).unwrap();
             assert!(!q
@@ -1376,7 +1682,7 @@ mod tests {
                     action: "ecr:BatchGetImage",
                     resource: REPO,
                     principal: Some(principal),
-                    principal_account: None,
+                    ..Request::default()
                 })
                 .is_allowed());
         }

@@ -71,10 +71,59 @@ pub fn is_role_arn(s: &str) -> bool {
 }
 
 /// The IAM user or role (kind, name) behind a caller ARN, for `iam put-<kind>-policy`.
+/// None for roles whose policies IAM does not let the account edit: IAM Identity Center
+/// roles (`AWSReservedSSO_*`, changed through their permission set) and service-linked
+/// roles (path `/aws-service-role/`, names `AWSServiceRoleFor*`; their policies belong to
+/// the service).
 pub fn iam_target(arn: &str) -> Option<(&'static str, String)> {
+    if managed_role(arn).is_some() {
+        return None;
+    }
     Arn::parse(arn)?
         .identity()
         .map(|(kind, name)| (kind, name.to_string()))
+}
+
+/// A role the account cannot give an inline policy: `sso` (IAM Identity Center,
+/// `AWSReservedSSO_<permission set>_<suffix>`, path `/aws-reserved/sso.amazonaws.com/`) or
+/// `service-linked` (path `/aws-service-role/`; in a session ARN only the name shows, and
+/// service-linked role names start with `AWSServiceRoleFor`, in any case: AWS Config's is
+/// `AwsServiceRoleForConfig`).
+pub fn managed_role(arn: &str) -> Option<&'static str> {
+    let a = Arn::parse(arn)?;
+    let (kind, name) = a.identity()?;
+    if kind != "role" {
+        return None;
+    }
+    let path = a.resource.strip_prefix("role/").unwrap_or("");
+    if name.starts_with("AWSReservedSSO_") || path.starts_with("aws-reserved/sso.amazonaws.com/") {
+        Some("sso")
+    } else if name
+        .get(..17)
+        .is_some_and(|p| p.eq_ignore_ascii_case("AWSServiceRoleFor"))
+        || path.starts_with("aws-service-role/")
+    {
+        Some("service-linked")
+    } else {
+        None
+    }
+}
+
+/// The permission set behind an IAM Identity Center role: `AWSReservedSSO_<name>_<16 hex>`
+/// gives `<name>` (which may itself contain `_`).
+pub fn sso_permission_set(arn: &str) -> Option<String> {
+    if managed_role(arn)? != "sso" {
+        return None;
+    }
+    let (_, role) = Arn::parse(arn)?.identity()?;
+    let rest = role.strip_prefix("AWSReservedSSO_")?;
+    let (name, suffix) = rest.rsplit_once('_')?;
+    (!name.is_empty() && !suffix.is_empty()).then(|| name.to_string())
+}
+
+/// `arn:<partition>:iam::aws:policy/<name>`: an AWS managed policy in the region's partition.
+pub fn managed_policy_arn(region: &str, name: &str) -> String {
+    format!("arn:{}:iam::aws:policy/{name}", partition_of(region).id)
 }
 
 /// `arn:<partition>:ecr:<region>:<account>:repository/<name>`
@@ -149,6 +198,52 @@ mod tests {
                 "{arn}"
             );
         }
+    }
+
+    #[test]
+    fn sso_and_service_linked_roles_get_no_inline_policy() {
+        for (arn, kind, set) in [
+            (
+                "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_ECRPullers_0123456789abcdef/alice@example.com",
+                Some("sso"),
+                Some("ECRPullers"),
+            ),
+            (
+                "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_Access_0123456789abcdef",
+                Some("sso"),
+                Some("Admin_Access"),
+            ),
+            (
+                "arn:aws:iam::123456789012:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
+                Some("service-linked"),
+                None,
+            ),
+            (
+                "arn:aws-cn:sts::123456789012:assumed-role/AWSServiceRoleForAutoScaling/AutoScaling",
+                Some("service-linked"),
+                None,
+            ),
+            (
+                "arn:aws:sts::123456789012:assumed-role/puller/i-0abc",
+                None,
+                None,
+            ),
+            (
+                "arn:aws:sts::123456789012:assumed-role/AwsServiceRoleForConfig/s",
+                Some("service-linked"),
+                None,
+            ),
+            ("arn:aws:iam::123456789012:user/AWSReservedSSO_x_y", None, None),
+        ] {
+            assert_eq!(managed_role(arn), kind, "{arn}");
+            assert_eq!(sso_permission_set(arn).as_deref(), set, "{arn}");
+            // put-role-policy is refused for both kinds
+            assert_eq!(iam_target(arn).is_none(), kind.is_some(), "{arn}");
+        }
+        assert_eq!(
+            managed_policy_arn("cn-north-1", "AmazonEC2ReadOnlyAccess"),
+            "arn:aws-cn:iam::aws:policy/AmazonEC2ReadOnlyAccess"
+        );
     }
 
     #[test]

@@ -7,7 +7,10 @@ pub mod arn;
 pub mod hosts;
 pub mod partition;
 
-pub use arn::{iam_target, is_account_id, is_role_arn, Arn};
+pub use arn::{
+    iam_target, is_account_id, is_role_arn, managed_policy_arn, managed_role, sso_permission_set,
+    Arn,
+};
 pub use hosts::{
     api_host, api_host_variant, layer_bucket, layer_host, parse_registry_host, registry_domain,
     registry_host, registry_host_variant, service_name, RegistryHost,

@@ -124,16 +124,32 @@ fn dns(cx: Arc<Ctx>, host: Target) -> BoxFuture<'static, Finding<Dns>> {
             let base = base
                 .fact("endpoint_id", endpoint)
                 .fact("endpoint_ips", ips.clone());
-            let in_vpc = |a: &IpAddr| in_any(*a, &cidrs) || ips.contains(&a.to_string());
-            if !addrs.iter().any(in_vpc) {
-                return if all_public {
-                    base.with_code(Dns::ResolvesPublic)
+            // every answer must be an address of the endpoint's network interfaces (when
+            // they could be read; otherwise an address in the VPC is all that can be told)
+            let expected = |a: &IpAddr| {
+                if ips.is_empty() {
+                    in_any(*a, &cidrs)
                 } else {
-                    base.with_code(Dns::NotEndpointAddress)
-                        .fact("vpc_cidrs", cidrs)
-                };
+                    ips.contains(&a.to_string())
+                }
+            };
+            let others: Vec<String> = addrs
+                .iter()
+                .filter(|a| !expected(a))
+                .map(|a| a.to_string())
+                .collect();
+            if others.is_empty() {
+                return base.with_code(Dns::OkEndpoint);
             }
-            return base.with_code(Dns::OkEndpoint);
+            if all_public {
+                return base.with_code(Dns::ResolvesPublic);
+            }
+            let others_in_vpc = addrs.iter().any(|a| !expected(a) && in_any(*a, &cidrs));
+            return base
+                .with_code(Dns::NotEndpointAddress)
+                .fact("other_addresses", others)
+                .fact("others_in_vpc", others_in_vpc)
+                .fact("vpc_cidrs", cidrs);
         }
         base
     }
@@ -187,6 +203,40 @@ mod tests {
         )
         .await;
         assert_eq!(o.code, Dns::NotEndpointAddress);
+        // a private address in the VPC that no interface of the endpoint has (a private
+        // hosted zone left from a deleted endpoint) is not the endpoint either
+        let mut net = FakeNet::default();
+        net.dns.insert(REG.into(), answer(&["10.0.1.99"]));
+        let o = check(
+            "dns.ecr-dkr",
+            dkr,
+            ctx(net, Some(vpc_with_dkr_endpoint()), None),
+        )
+        .await;
+        assert_eq!(o.code, Dns::NotEndpointAddress);
+        assert_eq!(o.facts["other_addresses"], serde_json::json!(["10.0.1.99"]));
+        assert_eq!(o.facts["others_in_vpc"], true);
+        let text = crate::checks::fake::render_outcome("dns.ecr-dkr", &o.clone().erase());
+        assert!(text.contains("recreated"), "{text}");
+        // ... also next to the right one
+        let mut net = FakeNet::default();
+        net.dns
+            .insert(REG.into(), answer(&["10.0.1.11", "10.0.2.50"]));
+        let o = check(
+            "dns.ecr-dkr",
+            dkr,
+            ctx(net, Some(vpc_with_dkr_endpoint()), None),
+        )
+        .await;
+        assert_eq!(o.code, Dns::NotEndpointAddress);
+        assert_eq!(o.facts["other_addresses"], serde_json::json!(["10.0.2.50"]));
+        // when the endpoint's interfaces could not be read, an address in the VPC is accepted
+        let mut snap = vpc_with_dkr_endpoint();
+        snap.endpoint_ips.clear();
+        let mut net = FakeNet::default();
+        net.dns.insert(REG.into(), answer(&["10.0.1.99"]));
+        let o = check("dns.ecr-dkr", dkr, ctx(net, Some(snap), None)).await;
+        assert_eq!(o.code, Dns::OkEndpoint);
         // public answers without a VPC endpoint are fine
         let mut net = FakeNet::default();
         net.dns.insert(REG.into(), answer(&["52.1.2.3"]));

@@ -55,10 +55,14 @@ pub fn manifest(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<ManifestCode>> {
         let Some(req) = auth_request(&cx, url(&image.reference), Some(MANIFEST_ACCEPT)) else {
             return Finding::new(M::NoToken);
         };
-        let base = Finding::new(M::Ok)
+        let mut base = Finding::new(M::Ok)
             .fact("image", image.to_string())
             .fact("repository", repo.clone())
             .fact("reference", image.reference.clone());
+        // the account that owns the repository (`--registry-id` of ECR commands)
+        if let Some(r) = crate::aws::parse_registry_host(&registry) {
+            base = base.fact("registry_account", r.account);
+        }
         let resp = match cx.net.get(req).await {
             Ok(r) => r,
             Err(f) => return request_failed(base, M::RequestFailed, &f),

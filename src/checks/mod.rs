@@ -302,7 +302,12 @@ pub fn registrations() -> Vec<Registration<Ctx>> {
             vpc::lookup::dns_attributes,
         ),
         R::new("vpc.endpoint.ecr-api", &[Api, Api], vpc::endpoints::ecr_api),
-        R::new("vpc.endpoint.ecr-dkr", &[Api, Api], vpc::endpoints::ecr_dkr),
+        R::subset(
+            "vpc.endpoint.ecr-dkr",
+            &[Api, Api],
+            vpc::endpoints::ecr_dkr,
+            vpc::endpoints::DKR_CODES,
+        ),
         R::new("vpc.endpoint.s3", &[Api, Api], vpc::endpoints::s3),
         // metadata (placement, then the bare IMDSv2 token request), the client's interface
         // and instance
@@ -709,7 +714,14 @@ pub mod fake {
             .get(o.code)
             .unwrap_or_else(|| panic!("{id} has no code {}", o.code));
         let mut vars: Map<String, Value> = Map::new();
-        for k in ["region", "account", "registry", "vpc", "subnet"] {
+        for k in [
+            "region",
+            "account",
+            "registry",
+            "vpc",
+            "subnet",
+            "partition",
+        ] {
             vars.insert(k.into(), Value::String(format!("<{k}>")));
         }
         vars.extend(o.facts.clone());

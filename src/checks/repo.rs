@@ -145,6 +145,9 @@ pub fn policy(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Repo>> {
                 resource: &repo_arn,
                 principal: Some(&identity.arn),
                 principal_account: Some(&identity.account),
+                // the one condition key known for certain: the caller's account
+                context: &[("aws:PrincipalAccount", &identity.account)],
+                foreign_keys: &[],
             };
             match p.evaluate(&req) {
                 Decision::Allowed => {}

@@ -100,6 +100,11 @@ impl Report {
                 vars.insert(k.to_string(), Value::String(v.clone()));
             }
         }
+        // ARNs in commands follow the region's partition: arn:{partition}:...
+        if let Some(r) = &context.region {
+            let p = crate::aws::partition_of(r).id;
+            vars.insert("partition".to_string(), Value::String(p.to_string()));
+        }
         let mut summary = Summary::default();
         let mut checks: Vec<CheckEntry> = Vec::with_capacity(results.len());
         for r in results {

@@ -110,10 +110,45 @@ fn dns_attribute_worlds() {
         "custom-dns",
         &["vpc.dns-attributes=warn/custom-dns-servers"],
     );
-    assert_eq!(
-        r.entry("vpc.dns-attributes")["facts"]["vpc_resolver"],
-        "10.4.0.2"
+    let e = r.entry("vpc.dns-attributes");
+    assert_eq!(e["facts"]["vpc_resolver"], "10.4.0.2");
+    // issue 9 item 8: a server inside the VPC forwards to the VPC resolver ...
+    assert_eq!(e["facts"]["dns_servers_placement"], "in-vpc");
+    let text = e["remediation"]["text"].as_str().unwrap();
+    assert!(text.contains("to the VPC resolver 10.4.0.2"), "{text}");
+    assert!(!text.contains("inbound endpoint"), "{text}");
+    let cmds = e["remediation"]["commands"].to_string();
+    assert!(cmds.contains("dig @10.4.0.53 "), "{cmds}");
+    assert!(!cmds.contains("route53resolver"), "{cmds}");
+    // ... one outside it (on premises) needs a Route 53 Resolver inbound endpoint
+    let r = expect(
+        "custom-dns-onprem",
+        &["vpc.dns-attributes=warn/custom-dns-servers"],
     );
+    let e = r.entry("vpc.dns-attributes");
+    assert_eq!(e["facts"]["dns_servers_placement"], "outside-vpc");
+    assert!(e["message"]
+        .as_str()
+        .unwrap()
+        .contains("192.168.10.53 (outside the VPC)"));
+    let text = e["remediation"]["text"].as_str().unwrap();
+    assert!(
+        text.contains("Route 53 Resolver inbound endpoint"),
+        "{text}"
+    );
+    assert!(!text.contains("inside the VPC"), "{text}");
+    let cmds = e["remediation"]["commands"].to_string();
+    let vpc = world("custom-dns-onprem")["vpc_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cmds.contains(&format!(
+            "route53resolver list-resolver-endpoints --region us-east-1 --filters Name=HostVPCId,Values={vpc} Name=Direction,Values=INBOUND"
+        )),
+        "{cmds}"
+    );
+    assert!(!cmds.contains("dig @"), "{cmds}");
 }
 
 #[test]
@@ -134,7 +169,12 @@ fn missing_endpoint_worlds() {
     for part in [
         format!("--vpc-id {}", w["vpc_id"].as_str().unwrap()),
         "--service-name com.amazonaws.us-east-1.ecr.dkr".into(),
-        format!("--subnet-ids {}", w["subnet_id"].as_str().unwrap()),
+        format!("--subnet-ids {} ", w["subnet_id"].as_str().unwrap()),
+        // a group of the VPC that admits 443 from the client, not the default group
+        format!(
+            "--security-group-ids {} ",
+            w["endpoint_sg"].as_str().unwrap()
+        ),
         "--private-dns-enabled".into(),
     ] {
         assert!(cmd.contains(&part), "{part} not in {cmd}");
@@ -187,9 +227,18 @@ fn endpoint_configuration_worlds() {
         cmd.contains(&format!("--vpc-endpoint-id {ep} --private-dns-enabled")),
         "{cmd}"
     );
+    // issue 9 item 7: no internet route: the public API name is unreachable
     expect(
         "api-private-dns-off",
-        &["vpc.endpoint.ecr-api=warn/private-dns-disabled"],
+        &["vpc.endpoint.ecr-api=fail/private-dns-disabled"],
+    );
+    let r = expect(
+        "api-private-dns-off-nat",
+        &["vpc.endpoint.ecr-api=warn/private-dns-disabled-internet-route"],
+    );
+    assert_eq!(
+        r.entry("vpc.endpoint.ecr-api")["facts"]["internet_target"],
+        world("api-private-dns-off-nat")["nat_gateway"]
     );
     let r = expect(
         "endpoint-pending",
@@ -245,10 +294,21 @@ fn policy_worlds() {
         denied.to_string().contains("ecr:GetAuthorizationToken"),
         "{denied}"
     );
-    expect(
+    let r = expect(
         "dkr-policy-denies",
         &["vpc.endpoint.ecr-dkr=fail/policy-denies"],
     );
+    // the command keeps the policy's statement and adds the pull actions
+    let cmds = r.entry("vpc.endpoint.ecr-dkr")["remediation"]["commands"].clone();
+    let modify = cmds[1].as_str().unwrap();
+    assert!(modify.contains("--policy-document '{"), "{modify}");
+    for part in [
+        r#""Sid":"OnlyDescribe""#,
+        r#""Sid":"AllowEcrPull""#,
+        "ecr:BatchGetImage",
+    ] {
+        assert!(modify.contains(part), "{part} not in {modify}");
+    }
     let r = expect(
         "dkr-policy-explicit-deny",
         &["vpc.endpoint.ecr-dkr=fail/policy-denies"],
@@ -266,10 +326,150 @@ fn policy_worlds() {
         "s3-not-associated",
         &["vpc.endpoint.s3=fail/route-table-not-associated"],
     );
-    expect(
+    let r = expect(
         "s3-policy-denies",
         &["vpc.endpoint.s3=fail/policy-denies-layer-bucket"],
     );
+    // never one narrow statement in place of the whole policy: the other bucket stays
+    let e = r.entry("vpc.endpoint.s3");
+    let cmds = e["remediation"]["commands"].clone();
+    let merged = cmds[0].as_str().unwrap();
+    for part in [
+        "arn:aws:s3:::some-other-bucket/*",
+        "arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*",
+        r#""Principal":"*""#,
+    ] {
+        assert!(merged.contains(part), "{part} not in {merged}");
+    }
+    let policy = merged
+        .split_once("--policy-document '")
+        .unwrap()
+        .1
+        .trim_end_matches('\'');
+    let doc: Value = serde_json::from_str(policy).expect("the merged policy is JSON");
+    assert_eq!(doc["Statement"].as_array().unwrap().len(), 2);
+    assert!(cmds[1].as_str().unwrap().ends_with("--reset-policy"));
+    assert!(e["remediation"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("every S3 action on every bucket"));
+    // ECR's presigned layer URLs are not the account's requests ...
+    let r = expect(
+        "s3-policy-principal-limited",
+        &["vpc.endpoint.s3=fail/policy-denies-layer-bucket"],
+    );
+    let e = r.entry("vpc.endpoint.s3");
+    assert_eq!(e["facts"]["limited_statements"][0], "LayersFromHere");
+    assert!(e["remediation"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("presigned by ECR with its own credentials"));
+    // ... but they do arrive through the endpoint, from the VPC
+    expect("s3-policy-source-vpc", &[]);
+}
+
+/// A lab DNS server on loopback answering `records` (name, address), for --dns-server.
+struct Dnsmasq {
+    child: std::process::Child,
+    pub server: String,
+}
+
+impl Dnsmasq {
+    fn start(records: &[(&str, &str)]) -> Dnsmasq {
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = std::process::Command::new("dnsmasq");
+        cmd.args([
+            "--keep-in-foreground",
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--pid-file",
+            "--user=root",
+            "--listen-address=127.0.0.1",
+            "--bind-interfaces",
+            "--local=/amazonaws.com/",
+        ])
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+        for (name, ip) in records {
+            cmd.arg(format!("--host-record={name},{ip}"));
+        }
+        let child = cmd.spawn().expect("dnsmasq (Debian dnsmasq-base)");
+        // ready when it answers over TCP
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed().as_secs() < 10, "dnsmasq did not start");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Dnsmasq {
+            child,
+            server: format!("127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Issue 9 item 9: the answer must be an address of the endpoint's network interfaces (the
+/// lab gives them addresses of their subnet, as AWS does: 10.1.1.10 and 10.1.1.11 in the
+/// healthy world); another private address of the VPC, such as a record of a private
+/// hosted zone left from an earlier endpoint, is not-endpoint-address.
+#[test]
+fn dns_answers_must_be_the_endpoint_interfaces() {
+    let dns = Dnsmasq::start(&[
+        ("api.ecr.us-east-1.amazonaws.com", "10.1.1.10"),
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com", "10.1.1.99"),
+    ]);
+    let w = world("healthy");
+    let r = doctor(
+        &lab().env_as("lab-healthy"),
+        &[
+            "--output",
+            "json",
+            "--only",
+            "vpc.endpoint.ecr-api,vpc.endpoint.ecr-dkr,dns.ecr-api,dns.ecr-dkr",
+            "--vpc",
+            w["vpc_id"].as_str().unwrap(),
+            "--subnet",
+            w["subnet_id"].as_str().unwrap(),
+            "--dns-server",
+            &dns.server,
+        ],
+    );
+    assert_eq!(
+        r.check("dns.ecr-api"),
+        ("pass".into(), Some("ok-endpoint".into()))
+    );
+    assert_eq!(
+        r.entry("dns.ecr-api")["facts"]["endpoint_ips"],
+        serde_json::json!(["10.1.1.10"])
+    );
+    assert_eq!(
+        r.check("dns.ecr-dkr"),
+        ("fail".into(), Some("not-endpoint-address".into())),
+        "{}",
+        r.entry("dns.ecr-dkr")
+    );
+    let e = r.entry("dns.ecr-dkr");
+    assert_eq!(e["facts"]["endpoint_ips"], serde_json::json!(["10.1.1.11"]));
+    assert_eq!(
+        e["facts"]["other_addresses"],
+        serde_json::json!(["10.1.1.99"])
+    );
+    assert!(e["message"]
+        .as_str()
+        .unwrap()
+        .contains("deleted and recreated"));
 }
 
 #[test]

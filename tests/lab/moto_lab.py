@@ -143,6 +143,13 @@ Lab extensions (what and why):
     32767), an internet gateway route, a transit gateway route, Elastic IPs on an instance.
     Metadata stand-ins (not moto): IMDS meta-data/public-ipv4 only when the instance has a
     public address; a token PUT that never answers (--client-stand-ins).
+ 10. Interface endpoint addresses (VPCBackend.create_vpc_endpoint is wrapped). Why: moto
+    gives each interface endpoint network interface a random 10.x.y.z address, mostly
+    outside its subnet; AWS assigns an address of the endpoint's subnet. The wrapper moves
+    each new endpoint interface to the first free address of its subnet from host .10 up
+    (so in world N the first endpoint gets 10.N.1.10, the next 10.N.1.11: the healthy
+    world's ecr.api and ecr.dkr interfaces are 10.1.1.10 and 10.1.1.11, the addresses
+    netlab.sh serves them on). Everything else of moto's endpoint is unchanged.
 """
 from __future__ import annotations
 
@@ -379,6 +386,45 @@ def patch_endpoint_state() -> None:
     VPCEndPoint.state = property(_get, _set)
 
 
+def patch_endpoint_eni_addresses() -> None:
+    """Lab extension 10: interface endpoint ENIs get addresses inside their subnets."""
+    import ipaddress
+
+    from moto.ec2.models.vpcs import VPCBackend
+
+    original = VPCBackend.create_vpc_endpoint
+
+    def create_vpc_endpoint(self, *args, **kwargs):
+        endpoint = original(self, *args, **kwargs)
+        for eni_id in endpoint.network_interface_ids or []:
+            eni = self.get_network_interface(eni_id)
+            net = ipaddress.IPv4Network(eni.subnet.cidr_block)
+            used = {
+                a.get("PrivateIpAddress")
+                for other in self.enis.values()
+                if other is not eni and other.subnet is not None
+                and other.subnet.id == eni.subnet.id
+                for a in (other.private_ip_addresses or [])
+            }
+            # AWS reserves the first four addresses and the last one of every subnet
+            for host in range(10, net.num_addresses - 1):
+                ip = str(net.network_address + host)
+                if ip not in used:
+                    break
+            else:
+                raise RuntimeError(f"lab: subnet {eni.subnet.id} is full")
+            eni.private_ip_address = ip
+            eni.private_ip_addresses = [{"Primary": True, "PrivateIpAddress": ip}]
+            if getattr(eni, "private_dns_name", None):
+                from moto.ec2.utils import generate_dns_from_ip
+
+                eni.private_dns_name = generate_dns_from_ip(ip)
+                eni.private_ip_addresses[0]["PrivateDnsName"] = eni.private_dns_name
+        return endpoint
+
+    VPCBackend.create_vpc_endpoint = create_vpc_endpoint
+
+
 class ClockOffsetMiddleware:
     """Lab extension 2: exactly one Date header = now + offset on every response."""
 
@@ -578,6 +624,15 @@ VPC_WORLDS = [
                                 "Linux ephemeral ports (32768-60999) are dropped"),
     ("transit-route", "no endpoints; the client subnet's default route goes to a transit gateway "
                       "(not followed by the doctor)"),
+    ("custom-dns-onprem", "DHCP options domain-name-servers=192.168.10.53, outside the VPC (on "
+                          "premises): needs a Route 53 Resolver inbound endpoint"),
+    ("api-private-dns-off-nat", "ecr.api endpoint has PrivateDnsEnabled=false, but 0.0.0.0/0 goes "
+                                "to a NAT gateway: API calls work, bypassing the endpoint"),
+    ("s3-policy-principal-limited", "S3 gateway endpoint policy allows the layer bucket only when "
+                                    "aws:PrincipalAccount is this account: ECR's presigned layer "
+                                    "URLs are not the account's requests"),
+    ("s3-policy-source-vpc", "nothing: S3 gateway endpoint policy allows the layer bucket when "
+                             "aws:SourceVpc is this VPC, which layer downloads through it are"),
 ]
 ECR_PULL_ACTIONS = ["ecr:GetAuthorizationToken", "ecr:BatchGetImage",
                     "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
@@ -585,7 +640,8 @@ LAYER_BUCKET = f"prod-{REGION}-starport-layer-bucket"
 LAB_AMI = "ami-0abcdef1234567890"
 INSTANCE_ROLE = "lab-instance-role"
 ECS_TASK_IP_HOST = 25   # the task ENI is 10.1.1.25 (healthy world)
-INSTANCE_IP_HOST = 10   # the instance is 10.1.1.10 (healthy world)
+INSTANCE_IP_HOST = 100  # the instance is 10.1.1.100 (healthy world), netlab.sh's client;
+                        # .10 and .11 are the endpoint interfaces (lab extension 10)
 
 
 def _policy(*statements) -> str:
@@ -615,9 +671,10 @@ def build_vpc_world(ec2, n: int, name: str, note: str, amazon_dopt: str) -> dict
         ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
     if name == "dns-support-off":
         ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": False})
-    if name == "custom-dns":
+    if name in ("custom-dns", "custom-dns-onprem"):
+        server = f"10.{n}.0.53" if name == "custom-dns" else "192.168.10.53"
         dopt = ec2.create_dhcp_options(
-            DhcpConfigurations=[{"Key": "domain-name-servers", "Values": [f"10.{n}.0.53"]},
+            DhcpConfigurations=[{"Key": "domain-name-servers", "Values": [server]},
                                 {"Key": "domain-name", "Values": ["corp.example.internal"]}],
             TagSpecifications=_tags("dhcp-options", name, "dhcp"))["DhcpOptions"]["DhcpOptionsId"]
     else:
@@ -699,7 +756,7 @@ def build_vpc_world(ec2, n: int, name: str, note: str, amazon_dopt: str) -> dict
         ec2.create_route(RouteTableId=rt, DestinationCidrBlock="0.0.0.0/0", TransitGatewayId=tgw)
 
     nat = None
-    if name == "no-endpoints-nat":
+    if name in ("no-endpoints-nat", "api-private-dns-off-nat"):
         igw = ec2.create_internet_gateway(TagSpecifications=_tags("internet-gateway", name, "igw"))["InternetGateway"]["InternetGatewayId"]
         ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
         public = subnet(f"10.{n}.0.0/24", "us-east-1a", "public-a")
@@ -724,6 +781,11 @@ def build_vpc_world(ec2, n: int, name: str, note: str, amazon_dopt: str) -> dict
                              else [f"arn:aws:s3:::{LAYER_BUCKET}/*"],
                              sid="Access-to-specific-bucket-only")),
     }
+    condition = {"s3-policy-principal-limited": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}},
+                 "s3-policy-source-vpc": {"StringEquals": {"aws:SourceVpc": vpc_id}}}.get(name)
+    if condition:
+        st = _allow(["s3:GetObject"], [f"arn:aws:s3:::{LAYER_BUCKET}/*"], sid="LayersFromHere")
+        policies["s3"] = _policy({**st, "Condition": condition})
     skip = {"no-endpoints": {"ecr.api", "ecr.dkr", "s3"}, "no-endpoints-nat": {"ecr.api", "ecr.dkr", "s3"},
             "igw-public": {"ecr.api", "ecr.dkr", "s3"}, "transit-route": {"ecr.api", "ecr.dkr", "s3"},
             "api-missing": {"ecr.api"}, "dkr-missing": {"ecr.dkr"}, "s3-missing": {"s3"},
@@ -736,7 +798,8 @@ def build_vpc_world(ec2, n: int, name: str, note: str, amazon_dopt: str) -> dict
         endpoints[key] = ec2.create_vpc_endpoint(
             VpcEndpointType="Interface", VpcId=vpc_id, ServiceName=f"{svc}.{key}",
             SubnetIds=[ep_subnet], SecurityGroupIds=[endpoint_sg],
-            PrivateDnsEnabled=name != f"{key.split('.')[1]}-private-dns-off",
+            PrivateDnsEnabled=name not in (f"{key.split('.')[1]}-private-dns-off",
+                                           f"{key.split('.')[1]}-private-dns-off-nat"),
             PolicyDocument=policies[key],
             TagSpecifications=_tags("vpc-endpoint", name, key, extra))["VpcEndpoint"]["VpcEndpointId"]
     if "s3" not in skip:
@@ -1247,6 +1310,7 @@ def main(argv=None) -> int:
     patch_ecr_token()
     patch_ecr_cross_account()
     patch_endpoint_state()
+    patch_endpoint_eni_addresses()
     window = SigV4WindowMiddleware(DomainDispatcherApplication(create_backend_app),
                                    args.clock_offset)
     app = ClockOffsetMiddleware(window, args.clock_offset + args.date_header_offset)

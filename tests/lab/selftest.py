@@ -236,6 +236,11 @@ def expect_world(name: str, w: dict) -> dict:
         exp["dns_support"] = False
     elif name == "custom-dns":
         exp["dns_servers"] = [f"10.{n}.0.53"]
+    elif name == "custom-dns-onprem":
+        exp["dns_servers"] = ["192.168.10.53"]
+    elif name == "api-private-dns-off-nat":
+        eps["ecr.api"]["private_dns"] = False
+        exp["default_route"] = w["nat_gateway"]
     elif name in ("no-endpoints", "no-endpoints-nat"):
         exp["endpoints"] = {}
         if name == "no-endpoints-nat":
@@ -274,7 +279,7 @@ def expect_world(name: str, w: dict) -> dict:
 
 def check_vpc_worlds(lab: Lab) -> None:
     worlds = lab.info.get("vpc_worlds", {})
-    check("[vpc] 24 worlds in the ready file", len(worlds) == 24, str(sorted(worlds)))
+    check("[vpc] 33 worlds in the ready file", len(worlds) == 33, str(sorted(worlds)))
     ec2 = lab.client("ec2")
     cidrs = set()
     for name, w in worlds.items():
@@ -296,6 +301,27 @@ def check_vpc_worlds(lab: Lab) -> None:
         check(f"[vpc] {name}: {w['note']}", not diff, f"observed vs expected: {diff}")
         cidrs.add(w["vpc_cidr"])
     check("[vpc] distinct VPC CIDRs", len(cidrs) == len(worlds))
+    # lab extension 6: endpoint interfaces have addresses of their subnet, from host .10 up
+    import ipaddress
+    bad = []
+    for name, w in worlds.items():
+        eps = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [w["vpc_id"]]}])["VpcEndpoints"]
+        for e in eps:
+            for ni in (ec2.describe_network_interfaces(NetworkInterfaceIds=e["NetworkInterfaceIds"])["NetworkInterfaces"]
+                       if e.get("NetworkInterfaceIds") else []):
+                cidr = ec2.describe_subnets(SubnetIds=[ni["SubnetId"]])["Subnets"][0]["CidrBlock"]
+                if ipaddress.ip_address(ni["PrivateIpAddress"]) not in ipaddress.ip_network(cidr):
+                    bad.append((name, e["ServiceName"], ni["PrivateIpAddress"], cidr))
+    healthy = worlds.get("healthy", {}).get("endpoints", {})
+    ips = {}
+    for key in ("ecr.api", "ecr.dkr"):
+        e = ec2.describe_vpc_endpoints(VpcEndpointIds=[healthy[key]])["VpcEndpoints"][0] if healthy.get(key) else {}
+        ids = e.get("NetworkInterfaceIds") or []
+        ips[key] = [n["PrivateIpAddress"] for n in
+                    ec2.describe_network_interfaces(NetworkInterfaceIds=ids)["NetworkInterfaces"]] if ids else []
+    check("[vpc] endpoint interfaces are in their subnets", not bad, str(bad))
+    check("[vpc] healthy: ecr.api 10.1.1.10, ecr.dkr 10.1.1.11 (netlab.sh's addresses)",
+          ips == {"ecr.api": ["10.1.1.10"], "ecr.dkr": ["10.1.1.11"]}, str(ips))
     if not worlds:
         return
     # a few properties the table above does not express

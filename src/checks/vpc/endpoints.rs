@@ -2,11 +2,14 @@
 //! security groups on 443, policy, AZ coverage) and `vpc.endpoint.s3` (the gateway endpoint
 //! on the client's route table, its policy on the layer bucket).
 
-use super::policy_eval::{evaluate, PolicyVerdict};
-use super::security_groups::{client_source, groups_allow_443, rules};
+use super::policy_eval::{
+    ecr_pull_statement, evaluate, evaluate_layer_download, layer_bucket_statement, policy_finding,
+    PolicyVerdict,
+};
+use super::security_groups::{client_source, groups_allow_443, rules, ClientSource};
 use super::{context, internet_route, route_table_of};
 use crate::aws::arn::{repository_arn, s3_object_arn};
-use crate::aws::{layer_bucket, service_name};
+use crate::aws::{layer_bucket, parse_registry_host, service_name};
 use crate::checks::{Ctx, VpcContext};
 use crate::engine::Finding;
 use crate::probes::{EndpointInfo, VpcSnapshot};
@@ -21,6 +24,7 @@ crate::codes! {
         MissingInternetRoute = "missing-internet-route",
         NotAvailable = "not-available",
         PrivateDnsDisabled = "private-dns-disabled",
+        PrivateDnsDisabledInternetRoute = "private-dns-disabled-internet-route",
         SecurityGroupBlocks443 = "security-group-blocks-443",
         PolicyDenies = "policy-denies",
         PolicyConditional = "policy-conditional",
@@ -44,14 +48,28 @@ crate::codes! {
     }
 }
 
+/// `vpc.endpoint.ecr-dkr`: private DNS is required there whatever the routes.
+pub const DKR_CODES: &[Interface] = &[
+    Interface::Ok,
+    Interface::Missing,
+    Interface::MissingInternetRoute,
+    Interface::NotAvailable,
+    Interface::PrivateDnsDisabled,
+    Interface::SecurityGroupBlocks443,
+    Interface::PolicyDenies,
+    Interface::PolicyConditional,
+    Interface::AzNotCovered,
+    Interface::NoVpcContext,
+];
+
 impl Interface {
     /// The most serious finding decides the code (0 first); all are listed.
-    fn rank(self, private_dns_fatal: bool) -> u8 {
+    fn rank(self) -> u8 {
         match self {
-            Interface::PrivateDnsDisabled if private_dns_fatal => 0,
+            Interface::PrivateDnsDisabled => 0,
             Interface::SecurityGroupBlocks443 => 1,
             Interface::PolicyDenies => 2,
-            Interface::PrivateDnsDisabled => 3,
+            Interface::PrivateDnsDisabledInternetRoute => 3,
             Interface::PolicyConditional => 4,
             Interface::AzNotCovered => 5,
             // not findings of an existing endpoint
@@ -77,60 +95,77 @@ fn internet_or_missing<K>(
     }
 }
 
-/// Subnets and a security group to name in a create-vpc-endpoint command.
-fn create_args(snap: &VpcSnapshot, vc: &VpcContext) -> (String, Option<String>) {
+/// Subnets and a security group to name in a create-vpc-endpoint command: the client's
+/// subnet, else one subnet per availability zone (two in one zone fail with
+/// `DuplicateSubnetsInSameZone`); a group of the VPC that admits TCP 443 from the client
+/// (an interface endpoint's first), else none (the commands then create one).
+fn create_args(snap: &VpcSnapshot, vc: &VpcContext, client: &ClientSource) -> CreateArgs {
     let subnets = match &vc.subnet_id {
-        Some(s) => s.clone(),
-        None => snap
-            .subnets
-            .iter()
-            .map(|s| s.id.clone())
-            .collect::<Vec<_>>()
-            .join(" "),
+        Some(s) => vec![s.clone()],
+        None => {
+            let mut all: Vec<_> = snap.subnets.iter().collect();
+            all.sort_by(|a, b| (&a.az, &a.id).cmp(&(&b.az, &b.id)));
+            let mut zones: Vec<&str> = Vec::new();
+            let mut out = Vec::new();
+            for s in all {
+                if !zones.contains(&s.az.as_str()) {
+                    zones.push(&s.az);
+                    out.push(s.id.clone());
+                }
+            }
+            out
+        }
     };
+    let admits = |g: &String| groups_allow_443(snap, std::slice::from_ref(g), client);
     let group = snap
         .endpoints
         .iter()
-        .filter(|e| e.kind == "Interface")
-        .find_map(|e| e.group_ids.first().cloned())
-        .or_else(|| vc.security_groups.first().cloned())
-        .or_else(|| {
-            snap.security_groups
-                .iter()
-                .find(|g| g.name == "default")
-                .map(|g| g.id.clone())
-        });
-    (subnets, group)
+        .filter(|e| e.kind.eq_ignore_ascii_case("Interface"))
+        .flat_map(|e| e.group_ids.iter())
+        .chain(snap.security_groups.iter().map(|g| &g.id))
+        .find(|g| admits(g))
+        .cloned();
+    CreateArgs { subnets, group }
 }
 
-/// A policy verdict's facts, under `denied` or `conditional` when it is not `Allowed`.
-fn policy_finding<K>(v: PolicyVerdict, denied: K, conditional: K) -> Option<Finding<K>> {
-    match v {
-        PolicyVerdict::Allowed => None,
-        PolicyVerdict::Denied {
-            actions,
-            statements,
-        } => Some(
-            Finding::new(denied)
-                .fact("denied_actions", actions)
-                .fact("deny_statements", statements),
-        ),
-        PolicyVerdict::Unreadable(e) => Some(Finding::new(denied).fact("policy_error", e)),
-        PolicyVerdict::Conditional {
-            actions,
-            conditions,
-        } => Some(
-            Finding::new(conditional)
-                .fact("conditional_actions", actions)
-                .fact("conditions", conditions),
-        ),
+struct CreateArgs {
+    subnets: Vec<String>,
+    group: Option<String>,
+}
+
+impl CreateArgs {
+    /// `subnets_for_cmd` (space-separated ids), and `security_group_for_cmd`: a group id,
+    /// or `new` (a label: the group the commands create) with `new_group_cidr`.
+    fn facts<K: crate::engine::Code>(self, f: Finding<K>, client: &ClientSource) -> Finding<K> {
+        let f = f.fact("subnets_for_cmd", self.subnets.join(" "));
+        match self.group {
+            Some(g) => f.fact("security_group_for_cmd", g),
+            None => match client.cidr {
+                Some(c) => f
+                    .fact("security_group_for_cmd", "new")
+                    .fact("new_group_cidr", c.to_string()),
+                None => f,
+            },
+        }
+    }
+}
+
+/// `fips`, `dual-stack` or `fips-dual-stack` for a registry host that the ECR endpoint
+/// services do not serve (PrivateLink carries neither), else None.
+fn registry_variant(cx: &Ctx) -> Option<&'static str> {
+    let r = parse_registry_host(&cx.registry()?)?;
+    match (r.fips, r.dual_stack) {
+        (true, true) => Some("fips-dual-stack"),
+        (true, false) => Some("fips"),
+        (false, true) => Some("dual-stack"),
+        (false, false) => None,
     }
 }
 
 fn interface_endpoint(
     cx: Arc<Ctx>,
     svc: &'static str,
-    private_dns_fatal: bool,
+    private_dns_required: bool,
 ) -> BoxFuture<'static, Finding<Interface>> {
     async move {
         let Some((vc, snap)) = context(&cx).await else {
@@ -138,7 +173,8 @@ fn interface_endpoint(
         };
         let region = cx.region().to_string();
         let service = service_name(&region, svc);
-        let (subnets_cmd, group_cmd) = create_args(&snap, &vc);
+        let client = client_source(&snap, &vc);
+        let variant = registry_variant(&cx);
         let candidates: Vec<&EndpointInfo> = snap
             .endpoints
             .iter()
@@ -149,7 +185,7 @@ fn interface_endpoint(
             .find(|e| e.state.eq_ignore_ascii_case("available"))
             .or(candidates.first())
         else {
-            return internet_or_missing(
+            let f = internet_or_missing(
                 &snap,
                 &vc,
                 Interface::Missing,
@@ -157,10 +193,9 @@ fn interface_endpoint(
             )
             .fact("vpc_id", vc.vpc_id.clone())
             .fact("service_name", service)
-            .fact("subnets_for_cmd", subnets_cmd)
-            .fact("security_group_for_cmd", group_cmd);
+            .fact("registry_variant", variant);
+            return create_args(&snap, &vc, &client).facts(f, &client);
         };
-        let client = client_source(&snap, &vc);
         let account = cx
             .registry()
             .and_then(|r| crate::aws::parse_registry_host(&r).map(|r| r.account))
@@ -195,13 +230,21 @@ fn interface_endpoint(
             .fact("client_source", client.kind)
             .fact("client_cidr", client.cidr.map(|c| c.to_string()))
             .fact("client_groups", client.groups.clone())
-            .fact("repository_arn", repo_arn.clone());
+            .fact("repository_arn", repo_arn.clone())
+            .fact("registry_variant", variant);
         if !ep.state.eq_ignore_ascii_case("available") {
             return base.with_code(Interface::NotAvailable);
         }
         let mut findings: Vec<Finding<Interface>> = Vec::new();
         if !ep.private_dns {
-            findings.push(Finding::new(Interface::PrivateDnsDisabled));
+            // without private DNS the public name answers: fatal unless the subnet can reach it
+            findings.push(match internet_route(&snap, &vc) {
+                Some(target) if !private_dns_required => {
+                    Finding::new(Interface::PrivateDnsDisabledInternetRoute)
+                        .fact("internet_target", target)
+                }
+                _ => Finding::new(Interface::PrivateDnsDisabled),
+            });
         }
         if !groups_allow_443(&snap, &ep.group_ids, &client) {
             findings.push(
@@ -216,8 +259,15 @@ fn interface_endpoint(
             ("ecr:GetDownloadUrlForLayer", repo_arn.clone()),
             ("ecr:BatchCheckLayerAvailability", repo_arn.clone()),
         ];
+        let verdict = evaluate(ep.policy.as_deref(), &requests, &cx, &ep.id, &vc.vpc_id);
+        let needed = match &verdict {
+            PolicyVerdict::Denied { actions, .. } => ecr_pull_statement(actions),
+            _ => serde_json::Value::Null,
+        };
         findings.extend(policy_finding(
-            evaluate(ep.policy.as_deref(), &requests, &cx),
+            verdict,
+            ep.policy.as_deref(),
+            needed,
             Interface::PolicyDenies,
             Interface::PolicyConditional,
         ));
@@ -226,7 +276,7 @@ fn interface_endpoint(
                 findings.push(Finding::new(Interface::AzNotCovered).fact("az", az.clone()));
             }
         }
-        findings.sort_by_key(|f| f.code.rank(private_dns_fatal));
+        findings.sort_by_key(|f| f.code.rank());
         let all: Vec<&str> = findings
             .iter()
             .map(|f| crate::engine::Code::as_str(f.code))
@@ -305,7 +355,8 @@ pub fn s3(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Gateway>> {
             .fact("state", ep.state.clone())
             .fact("route_tables_with_endpoint", ep.route_table_ids.clone())
             .fact("route_table", table_for_cmd.clone())
-            .fact("layer_bucket", bucket.clone());
+            .fact("layer_bucket", bucket.clone())
+            .fact("layer_objects_arn", s3_object_arn(&region, &bucket, "*"));
         if !ep.state.eq_ignore_ascii_case("available") {
             return base.with_code(Gateway::NotAvailable);
         }
@@ -329,8 +380,11 @@ pub fn s3(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Gateway>> {
             &bucket,
             "docker/registry/v2/blobs/sha256/layer/data",
         );
+        // ECR presigns layer URLs with its own credentials: evaluated for that requester
         if let Some(f) = policy_finding(
-            evaluate(ep.policy.as_deref(), &[("s3:GetObject", object)], &cx),
+            evaluate_layer_download(ep.policy.as_deref(), &object, &ep.id, &vc.vpc_id),
+            ep.policy.as_deref(),
+            layer_bucket_statement(&s3_object_arn(&region, &bucket, "*")),
             Gateway::PolicyDeniesLayerBucket,
             Gateway::PolicyConditional,
         ) {

@@ -140,22 +140,54 @@ pub fn dns_attributes(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<DnsAttributes>
         if !snap.dns_hostnames {
             return base.with_code(DnsAttributes::DnsHostnamesDisabled);
         }
+        // the VPC resolver: the base of the VPC's first CIDR plus two (also 169.254.169.253)
+        let resolver = snap.cidrs.first().and_then(|c| net(c)).map(|n| {
+            let base = u32::from(n.network());
+            std::net::Ipv4Addr::from(base + 2).to_string()
+        });
         let custom: Vec<String> = snap
             .dns_servers
             .iter()
-            .filter(|s| !s.eq_ignore_ascii_case("AmazonProvidedDNS"))
+            .filter(|s| {
+                !s.eq_ignore_ascii_case("AmazonProvidedDNS")
+                    && s.as_str() != "169.254.169.253"
+                    && Some(s.as_str()) != resolver.as_deref()
+            })
             .cloned()
             .collect();
         if !custom.is_empty() {
-            // the VPC resolver: the base of the VPC's first CIDR plus two
-            let resolver = snap.cidrs.first().and_then(|c| net(c)).map(|n| {
-                let base = u32::from(n.network());
-                std::net::Ipv4Addr::from(base + 2).to_string()
-            });
-            return base
+            // servers in the VPC may forward to its resolver; servers outside it (on
+            // premises) need a Route 53 Resolver inbound endpoint
+            let in_vpc = |s: &String| {
+                net(s).is_some_and(|a| {
+                    snap.cidrs
+                        .iter()
+                        .filter_map(|c| net(c))
+                        .any(|c| c.contains(&a))
+                })
+            };
+            let (inside, outside): (Vec<String>, Vec<String>) =
+                custom.iter().cloned().partition(|s| in_vpc(s));
+            let placement = match (inside.is_empty(), outside.is_empty()) {
+                (false, true) => "in-vpc",
+                (true, false) => "outside-vpc",
+                _ => "both",
+            };
+            let mut f = base
                 .with_code(DnsAttributes::CustomDnsServers)
                 .fact("dns_servers", custom)
-                .fact_or_null("vpc_resolver", resolver);
+                .fact("dns_servers_placement", placement)
+                .fact("servers_in_vpc", inside.clone())
+                .fact("servers_outside_vpc", outside.clone())
+                .fact_or_null("vpc_resolver", resolver)
+                .fact("api_host", crate::aws::api_host(cx.region()));
+            if let Some(first) = inside.first() {
+                f = f.fact("first_server_in_vpc", first.clone());
+            }
+            if !outside.is_empty() {
+                f = f.fact("inbound_endpoint_vpc", vc.vpc_id.clone());
+            }
+            return f;
         }
         base
     }

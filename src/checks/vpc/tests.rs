@@ -265,8 +265,11 @@ async fn missing_endpoints_and_internet_routes() {
     assert_eq!(o.facts["internet_target"], "nat-0abc");
 }
 
+/// Issue 9 item 7: ecr.api without private DNS fails when the subnet has no internet route
+/// (the ECS agent, the kubelet and the credential helper use the public name); with one it
+/// is a warn under its own code. ecr.dkr without private DNS always fails.
 #[tokio::test]
-async fn private_dns_is_fatal_only_for_dkr() {
+async fn private_dns_off_fails_unless_the_api_is_reachable_over_the_internet() {
     let mut s = healthy();
     for e in &mut s.endpoints {
         e.private_dns = false;
@@ -276,13 +279,37 @@ async fn private_dns_is_fatal_only_for_dkr() {
         "private-dns-disabled"
     );
     assert_eq!(
-        code("vpc.endpoint.ecr-api", s).await,
+        code("vpc.endpoint.ecr-api", s.clone()).await,
         "private-dns-disabled"
     );
     let cat = crate::catalog::Catalog::embedded();
-    let sev = |id: &str| cat.get(id).unwrap().codes["private-dns-disabled"].severity;
-    assert_eq!(sev("vpc.endpoint.ecr-dkr"), crate::catalog::Severity::Fail);
-    assert_eq!(sev("vpc.endpoint.ecr-api"), crate::catalog::Severity::Warn);
+    let sev = |id: &str, code: &str| cat.get(id).unwrap().codes[code].severity;
+    assert_eq!(
+        sev("vpc.endpoint.ecr-dkr", "private-dns-disabled"),
+        crate::catalog::Severity::Fail
+    );
+    assert_eq!(
+        sev("vpc.endpoint.ecr-api", "private-dns-disabled"),
+        crate::catalog::Severity::Fail
+    );
+    assert_eq!(
+        sev(
+            "vpc.endpoint.ecr-api",
+            "private-dns-disabled-internet-route"
+        ),
+        crate::catalog::Severity::Warn
+    );
+    s.route_tables[1].routes.push(RouteInfo {
+        destination: "0.0.0.0/0".into(),
+        target: "nat-0abc".into(),
+    });
+    let o = run("vpc.endpoint.ecr-api", with_vpc(s.clone())).await;
+    assert_eq!(o.code, "private-dns-disabled-internet-route");
+    assert_eq!(o.facts["internet_target"], "nat-0abc");
+    assert_eq!(
+        code("vpc.endpoint.ecr-dkr", s).await,
+        "private-dns-disabled"
+    );
 }
 
 #[tokio::test]
@@ -368,6 +395,18 @@ async fn endpoint_policies() {
     let mut s = healthy();
     s.endpoints[1].policy = Some(r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-123"}}}]}"#.into());
     assert_eq!(code("vpc.endpoint.ecr-dkr", s).await, "policy-conditional");
+    // requests through the endpoint come from it and from its VPC
+    let mut s = healthy();
+    s.endpoints[1].policy = Some(r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpce":"vpce-dkr","aws:SourceVpc":"vpc-1a2b3c4d"}}}]}"#.into());
+    assert_eq!(code("vpc.endpoint.ecr-dkr", s.clone()).await, "ok");
+    s.endpoints[1].policy = Some(
+        s.endpoints[1]
+            .policy
+            .clone()
+            .unwrap()
+            .replace("vpce-dkr", "vpce-other"),
+    );
+    assert_eq!(code("vpc.endpoint.ecr-dkr", s).await, "policy-denies");
     // no policy document = the default full access
     let mut s = healthy();
     s.endpoints[1].policy = None;
@@ -386,9 +425,13 @@ async fn az_coverage_and_worst_finding_wins() {
     let mut s = healthy();
     s.endpoints[0].private_dns = false;
     s.security_groups[0].ingress.clear();
+    s.route_tables[1].routes.push(RouteInfo {
+        destination: "0.0.0.0/0".into(),
+        target: "nat-0abc".into(),
+    });
     let o = run(
         "vpc.endpoint.ecr-api",
-        with_flags(s, Some("subnet-bbbb2222"), &[]),
+        with_flags(s.clone(), Some("subnet-bbbb2222"), &[]),
     )
     .await;
     assert_eq!(o.code, "security-group-blocks-443");
@@ -396,10 +439,18 @@ async fn az_coverage_and_worst_finding_wins() {
         o.facts["findings"],
         serde_json::json!([
             "security-group-blocks-443",
-            "private-dns-disabled",
+            "private-dns-disabled-internet-route",
             "az-not-covered"
         ])
     );
+    // without the internet route, private DNS off is the worst
+    s.route_tables[1].routes.pop();
+    let o = run(
+        "vpc.endpoint.ecr-api",
+        with_flags(s, Some("subnet-bbbb2222"), &[]),
+    )
+    .await;
+    assert_eq!(o.code, "private-dns-disabled");
 }
 
 #[tokio::test]
@@ -430,4 +481,476 @@ async fn s3_gateway() {
     assert_eq!(o.facts["route_table"], "rtb-private");
     let o = run("vpc.endpoint.s3", with_flags(healthy(), None, &[])).await;
     assert_eq!(o.code, "ok-no-subnet");
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 9: facts, commands, policies and hosts.
+
+use crate::catalog::{fill, unresolved, Catalog};
+use serde_json::{json, Map, Value};
+
+/// The words of an outcome as the report shows them: message, remediation text and the
+/// commands that fill completely, with the run context of `region` (and its partition).
+fn words(id: &str, o: &Outcome, region: &str) -> (String, String, Vec<String>) {
+    let cat = Catalog::embedded();
+    let spec = cat.get(id).unwrap();
+    let code = &spec.codes[o.code];
+    let mut vars: Map<String, Value> = Map::new();
+    vars.insert("region".into(), region.into());
+    vars.insert(
+        "partition".into(),
+        crate::aws::partition_of(region).id.into(),
+    );
+    for k in ["account", "registry", "vpc", "subnet"] {
+        vars.insert(k.into(), format!("<{k}>").into());
+    }
+    vars.extend(o.facts.clone());
+    let vars = cat.labelled(Some(spec), &vars);
+    let commands = code
+        .commands
+        .iter()
+        .filter(|c| unresolved(c, &vars).is_empty())
+        .map(|c| fill(c, &vars))
+        .collect();
+    (
+        fill(&code.message, &vars),
+        code.remediation
+            .as_deref()
+            .map(|r| fill(r, &vars))
+            .unwrap_or_default(),
+        commands,
+    )
+}
+
+fn code_words(id: &str, code: &str, facts: Value, region: &str) -> (String, String, Vec<String>) {
+    let o = Outcome {
+        code: Box::leak(code.to_string().into_boxed_str()),
+        facts: facts.as_object().unwrap().clone(),
+    };
+    words(id, &o, region)
+}
+
+/// Item 6: a gateway endpoint has no security group and no private DNS; the causes of an S3
+/// connect timeout are the prefix-list route, the client's SG egress and a network ACL.
+#[test]
+fn s3_texts_name_the_gateway_endpoints_real_causes() {
+    let facts = json!({"host": "h", "address": "52.216.1.1:443", "address_kind": "public",
+                       "timeout_ms": 3000, "tried": [], "via_proxy": null});
+    let (_, text, cmds) = code_words("net.s3", "connect-timeout", facts, "us-east-1");
+    for part in [
+        "no security group and no private DNS",
+        "prefix list",
+        "security group does not allow TCP 443 out",
+        "network ACL",
+    ] {
+        assert!(text.contains(part), "{part:?} not in {text}");
+    }
+    assert!(!text.contains("private DNS is not in effect"), "{text}");
+    assert!(!text.contains("endpoint's security group"), "{text}");
+    assert!(cmds.iter().any(|c| c.contains("describe-route-tables")));
+    let spec = Catalog::embedded();
+    let d = &spec.get("dns.s3").unwrap().description;
+    assert!(!d.contains("interface endpoint with private DNS"), "{d}");
+    assert!(d.contains("no private DNS"), "{d}");
+}
+
+/// Item 8: custom DHCP DNS servers inside the VPC forward to the VPC resolver; outside it
+/// they need a Route 53 Resolver inbound endpoint. The resolver itself is not custom.
+#[tokio::test]
+async fn custom_dns_servers_inside_or_outside_the_vpc() {
+    let run_dns = |servers: &[&str]| {
+        let mut s = healthy();
+        s.dns_servers = servers.iter().map(|x| x.to_string()).collect();
+        run("vpc.dns-attributes", with_vpc(s))
+    };
+    let o = run_dns(&["10.0.0.53"]).await;
+    assert_eq!(o.code, "custom-dns-servers");
+    assert_eq!(o.facts["dns_servers_placement"], "in-vpc");
+    let (msg, text, cmds) = words("vpc.dns-attributes", &o, "us-east-1");
+    assert!(msg.contains("(inside the VPC)"), "{msg}");
+    assert!(
+        text.contains("to the VPC resolver 10.0.0.2 or 169.254.169.253"),
+        "{text}"
+    );
+    assert!(!text.contains("inbound endpoint"), "{text}");
+    assert_eq!(
+        cmds,
+        ["dig @10.0.0.53 +short api.ecr.us-east-1.amazonaws.com"]
+    );
+    let o = run_dns(&["192.168.10.53", "192.168.10.54"]).await;
+    assert_eq!(o.facts["dns_servers_placement"], "outside-vpc");
+    let (_, text, cmds) = words("vpc.dns-attributes", &o, "us-east-1");
+    assert!(
+        text.contains("Route 53 Resolver inbound endpoint"),
+        "{text}"
+    );
+    assert!(text.contains("never to 10.0.0.2"), "{text}");
+    assert_eq!(cmds.len(), 1, "{cmds:?}");
+    assert!(cmds[0].contains("list-resolver-endpoints") && cmds[0].contains("vpc-1a2b3c4d"));
+    let o = run_dns(&["10.0.0.53", "192.168.10.53"]).await;
+    assert_eq!(o.facts["dns_servers_placement"], "both");
+    assert_eq!(words("vpc.dns-attributes", &o, "us-east-1").2.len(), 2);
+    // the VPC resolver by either address is the Amazon-provided one
+    for amazon in [["10.0.0.2"], ["169.254.169.253"]] {
+        assert_eq!(run_dns(&amazon).await.code, "ok", "{amazon:?}");
+    }
+}
+
+fn modify_policy(cmds: &[String]) -> Value {
+    let c = cmds
+        .iter()
+        .find(|c| c.contains("--policy-document '"))
+        .expect("a modify-vpc-endpoint --policy-document command");
+    let doc = c
+        .split_once("--policy-document '")
+        .unwrap()
+        .1
+        .trim_end_matches('\'');
+    serde_json::from_str(doc).unwrap()
+}
+
+/// Commands: an endpoint policy is never replaced by one narrow statement; the existing
+/// document is printed with the needed statement merged in. An explicit Deny gets no
+/// modify command (an Allow does not override it). The S3 gateway may be reset, saying
+/// what that opens.
+#[tokio::test]
+async fn policy_commands_keep_the_existing_statements() {
+    let mut s = healthy();
+    s.endpoints[2].policy = Some(
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"Access-to-specific-bucket-only","Effect":"Allow","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::team-artifacts","arn:aws:s3:::team-artifacts/*"]}]}"#.into(),
+    );
+    let o = run("vpc.endpoint.s3", with_vpc(s)).await;
+    assert_eq!(o.code, "policy-denies-layer-bucket");
+    let (_, text, cmds) = words("vpc.endpoint.s3", &o, "us-east-1");
+    let doc = modify_policy(&cmds);
+    let st = doc["Statement"].as_array().unwrap();
+    assert_eq!(st.len(), 2, "{doc}");
+    assert_eq!(st[0]["Resource"][1], "arn:aws:s3:::team-artifacts/*");
+    assert_eq!(
+        st[1]["Sid"], "Access-to-specific-bucket-only2",
+        "Sids stay unique"
+    );
+    assert_eq!(st[1]["Principal"], "*");
+    assert_eq!(
+        st[1]["Resource"][0],
+        "arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*"
+    );
+    assert!(cmds.iter().any(|c| c.ends_with("--reset-policy")));
+    assert!(text.contains("every S3 action on every bucket"), "{text}");
+    // the merged document also holds what it had, and a quote cannot end the shell string
+    let mut s = healthy();
+    s.endpoints[1].policy = Some(
+        r#"{"Statement":{"Sid":"Bob's","Effect":"Allow","Principal":"*","Action":"ecr:DescribeRepositories","Resource":"*"}}"#.into(),
+    );
+    let o = run("vpc.endpoint.ecr-dkr", with_vpc(s)).await;
+    assert_eq!(o.code, "policy-denies");
+    let (_, _, cmds) = words("vpc.endpoint.ecr-dkr", &o, "us-east-1");
+    let c = cmds
+        .iter()
+        .find(|c| c.contains("--policy-document"))
+        .unwrap();
+    assert_eq!(c.matches('\'').count(), 2, "{c}");
+    let doc = modify_policy(&cmds);
+    assert_eq!(doc["Statement"][0]["Sid"], "Bob's");
+    assert_eq!(doc["Statement"][1]["Sid"], "AllowEcrPull");
+    assert_eq!(doc["Statement"][1]["Action"].as_array().unwrap().len(), 4);
+    // an explicit Deny: no modify command, the statement is named
+    let mut s = healthy();
+    s.endpoints[1].policy = Some(
+        r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*","Resource":"*"},{"Sid":"NoPulls","Effect":"Deny","Principal":"*","Action":"ecr:BatchGetImage","Resource":"*"}]}"#.into(),
+    );
+    let o = run("vpc.endpoint.ecr-dkr", with_vpc(s)).await;
+    let (_, text, cmds) = words("vpc.endpoint.ecr-dkr", &o, "us-east-1");
+    assert!(
+        !cmds.iter().any(|c| c.contains("modify-vpc-endpoint")),
+        "{cmds:?}"
+    );
+    assert!(text.contains("Deny statements NoPulls"), "{text}");
+}
+
+/// Commands: create-vpc-endpoint names at most one subnet per availability zone and a
+/// security group that admits 443 from the client, or the commands that create one.
+#[tokio::test]
+async fn create_endpoint_commands_one_subnet_per_zone_and_a_group_that_admits_443() {
+    let mut s = healthy();
+    s.endpoints.retain(|e| e.id == "vpce-s3");
+    s.subnets.push(SubnetInfo {
+        id: "subnet-aaaa3333".into(),
+        cidr: "10.0.3.0/24".into(),
+        az: "us-east-1a".into(),
+    });
+    // the client's subnet is unknown: one subnet per zone
+    let o = run("vpc.endpoint.ecr-dkr", with_flags(s.clone(), None, &[])).await;
+    assert_eq!(o.code, "missing");
+    assert_eq!(
+        o.facts["subnets_for_cmd"],
+        "subnet-aaaa1111 subnet-bbbb2222"
+    );
+    assert_eq!(o.facts["security_group_for_cmd"], "sg-endpoint1");
+    let (_, _, cmds) = words("vpc.endpoint.ecr-dkr", &o, "us-east-1");
+    assert_eq!(cmds.len(), 1, "{cmds:?}");
+    assert!(cmds[0].contains("--security-group-ids sg-endpoint1 "));
+    // no group admits 443 from the client (the default group admits its members only)
+    s.security_groups[0].ingress.clear();
+    let o = run("vpc.endpoint.ecr-dkr", with_vpc(s)).await;
+    assert_eq!(o.facts["subnets_for_cmd"], "subnet-aaaa1111");
+    assert_eq!(o.facts["new_group_cidr"], "10.0.1.0/24");
+    let (_, text, cmds) = words("vpc.endpoint.ecr-dkr", &o, "us-east-1");
+    assert!(
+        text.contains("default group admits only its own members"),
+        "{text}"
+    );
+    assert_eq!(cmds.len(), 3, "{cmds:?}");
+    assert!(cmds[0].starts_with(
+        "GROUP_ID=$(aws ec2 create-security-group --region us-east-1 --vpc-id vpc-1a2b3c4d "
+    ));
+    assert!(
+        cmds[1].contains("--group-id \"$GROUP_ID\" --protocol tcp --port 443 --cidr 10.0.1.0/24")
+    );
+    assert!(cmds[2].contains("--subnet-ids subnet-aaaa1111 --security-group-ids \"$GROUP_ID\" "));
+}
+
+async fn layer_code(policy: &str) -> Outcome {
+    let mut s = healthy();
+    s.endpoints[2].policy = Some(policy.into());
+    run("vpc.endpoint.s3", with_vpc(s)).await
+}
+
+/// Policies: ECR presigns layer URLs with its own credentials and AWS owns the bucket, so
+/// an Allow limited to the caller's account, role or organisation (by Principal or by
+/// condition), or to the customer's resources, does not let layers through;
+/// aws:SourceVpce / aws:SourceVpc conditions match the request through the endpoint.
+#[tokio::test]
+async fn layer_bucket_policy_is_evaluated_for_ecrs_presigned_urls() {
+    let layer = "arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*";
+    let allow = |extra: &str| {
+        format!(
+            r#"{{"Statement":[{{"Sid":"Layers","Effect":"Allow","Action":"s3:GetObject","Resource":"{layer}",{extra}}}]}}"#
+        )
+    };
+    for (what, extra) in [
+        (
+            "caller's role",
+            r#""Principal":{"AWS":"arn:aws:iam::123456789012:role/puller"}"#,
+        ),
+        ("caller's account", r#""Principal":{"AWS":"123456789012"}"#),
+        (
+            "PrincipalAccount",
+            r#""Principal":"*","Condition":{"StringEquals":{"aws:PrincipalAccount":"123456789012"}}"#,
+        ),
+        (
+            "PrincipalOrgID",
+            r#""Principal":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}"#,
+        ),
+        (
+            "PrincipalArn",
+            r#""Principal":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::123456789012:role/*"}}"#,
+        ),
+        (
+            "userid",
+            r#""Principal":"*","Condition":{"StringLike":{"aws:userid":"AROAEXAMPLE:*"}}"#,
+        ),
+        (
+            "ResourceAccount",
+            r#""Principal":"*","Condition":{"StringEquals":{"aws:ResourceAccount":"123456789012"}}"#,
+        ),
+        (
+            "ResourceOrgID",
+            r#""Principal":"*","Condition":{"StringEquals":{"aws:ResourceOrgID":"o-abc123"}}"#,
+        ),
+        (
+            "another endpoint",
+            r#""Principal":"*","Condition":{"StringEquals":{"aws:SourceVpce":"vpce-other"}}"#,
+        ),
+    ] {
+        let o = layer_code(&allow(extra)).await;
+        assert_eq!(o.code, "policy-denies-layer-bucket", "{what}");
+        assert_eq!(o.facts["limited_statements"], json!(["Layers"]), "{what}");
+        let (msg, _, cmds) = words("vpc.endpoint.s3", &o, "us-east-1");
+        assert!(msg.contains("Layers allow only your own"), "{what}: {msg}");
+        assert!(
+            modify_policy(&cmds)["Statement"][1]["Principal"] == "*",
+            "{what}"
+        );
+    }
+    for (what, extra) in [
+        (
+            "this endpoint",
+            r#""Principal":"*","Condition":{"StringEquals":{"aws:SourceVpce":"vpce-s3"}}"#,
+        ),
+        (
+            "this VPC",
+            r#""Principal":"*","Condition":{"StringEquals":{"aws:SourceVpc":["vpc-other","vpc-1a2b3c4d"]}}"#,
+        ),
+        (
+            "not another VPC",
+            r#""Principal":"*","Condition":{"StringNotEquals":{"aws:SourceVpc":"vpc-other"}}"#,
+        ),
+    ] {
+        assert_eq!(layer_code(&allow(extra)).await.code, "ok", "{what}");
+    }
+    // a Deny for every principal outside the organisation hits ECR's requests too
+    let o = layer_code(&format!(
+        r#"{{"Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"{layer}"}},{{"Sid":"OrgOnly","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Condition":{{"StringNotEquals":{{"aws:PrincipalOrgID":"o-abc123"}}}}}}]}}"#
+    ))
+    .await;
+    assert_eq!(o.code, "policy-denies-layer-bucket");
+    assert_eq!(o.facts["deny_statements"], json!(["OrgOnly"]));
+    // conditions the doctor cannot know stay conditional
+    let o = layer_code(&allow(
+        r#""Principal":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}"#,
+    ))
+    .await;
+    assert_eq!(o.code, "policy-conditional");
+}
+
+/// Hosts: FIPS and dual-stack registries do not go through ECR's VPC endpoints; the advice
+/// says so (containers-roadmap#1002).
+#[tokio::test]
+async fn fips_and_dual_stack_registries_are_not_carried_by_the_endpoints() {
+    for (host, variant) in [
+        ("123456789012.dkr.ecr-fips.us-east-1.amazonaws.com", "fips"),
+        ("123456789012.dkr-ecr.us-east-1.on.aws", "dual-stack"),
+        (
+            "123456789012.dkr-ecr-fips.us-east-1.on.aws",
+            "fips-dual-stack",
+        ),
+    ] {
+        let mut s = healthy();
+        s.endpoints.retain(|e| e.id != "vpce-dkr");
+        let mut cx = with_vpc(s);
+        Arc::get_mut(&mut cx).unwrap().opts.registry = Some(host.into());
+        let o = run("vpc.endpoint.ecr-dkr", cx).await;
+        assert_eq!(o.code, "missing");
+        assert_eq!(o.facts["registry_variant"], variant);
+        let mut v = o.facts.clone();
+        v.insert("registry".into(), host.into());
+        let o = Outcome { facts: v, ..o };
+        let (_, text, _) = words("vpc.endpoint.ecr-dkr", &o, "us-east-1");
+        assert!(text.contains(host), "{text}");
+        assert!(text.contains("PrivateLink does not carry dual-stack ECR traffic"));
+        assert!(text.contains("no FIPS ECR endpoint services"));
+        assert!(text.contains("containers-roadmap/issues/1002"));
+    }
+    let o = run("vpc.endpoint.ecr-dkr", with_vpc(healthy())).await;
+    assert!(o.facts.get("registry_variant").is_none_or(Value::is_null));
+}
+
+/// Partitions: service names and ARNs follow the region's partition.
+#[tokio::test]
+async fn names_and_arns_follow_the_partition() {
+    let mut s = healthy();
+    for e in &mut s.endpoints {
+        e.service_name = e.service_name.replace("us-east-1", "cn-north-1");
+        if e.service_name.contains(".ecr.") {
+            e.service_name = format!("cn.{}", e.service_name);
+        }
+    }
+    s.endpoints[2].policy = Some(
+        r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws-cn:s3:::other/*"}]}"#.into(),
+    );
+    let mut cx = with_vpc(s);
+    Arc::get_mut(&mut cx).unwrap().opts.region = "cn-north-1".into();
+    let o = run("vpc.endpoint.ecr-dkr", cx.clone()).await;
+    assert_eq!(o.code, "ok", "the cn.com.amazonaws ECR service is found");
+    assert_eq!(
+        o.facts["service_name"],
+        "cn.com.amazonaws.cn-north-1.ecr.dkr"
+    );
+    let o = run("vpc.endpoint.s3", cx).await;
+    assert_eq!(o.code, "policy-denies-layer-bucket");
+    assert_eq!(o.facts["service_name"], "com.amazonaws.cn-north-1.s3");
+    let (msg, _, cmds) = words("vpc.endpoint.s3", &o, "cn-north-1");
+    assert!(
+        msg.contains("arn:aws-cn:s3:::prod-cn-north-1-starport-layer-bucket/*"),
+        "{msg}"
+    );
+    assert_eq!(
+        modify_policy(&cmds)["Statement"][1]["Resource"][0],
+        "arn:aws-cn:s3:::prod-cn-north-1-starport-layer-bucket/*"
+    );
+    let (_, _, cmds) = code_words(
+        "vpc.lookup",
+        "access-denied",
+        json!({"vpc_id": "vpc-1", "error": "denied"}),
+        "us-gov-west-1",
+    );
+    assert!(cmds[0].ends_with("arn:aws-us-gov:iam::aws:policy/AmazonEC2ReadOnlyAccess"));
+}
+
+/// Commands across the catalog: no hard-coded `arn:aws:`, the IMDS hop limit alone,
+/// update-access-key with --user-name, get-repository-policy with --registry-id, and no
+/// put-role-policy for IAM Identity Center or service-linked roles.
+#[test]
+fn catalog_commands_follow_the_rules() {
+    let cat = Catalog::embedded();
+    for c in &cat.checks {
+        for (code, spec) in &c.codes {
+            let texts = spec
+                .commands
+                .iter()
+                .chain(spec.remediation.iter())
+                .chain(std::iter::once(&spec.message));
+            for t in texts {
+                assert!(!t.contains("arn:aws:"), "{}/{code}: {t}", c.id);
+                if t.contains("modify-instance-metadata-options") {
+                    assert!(t.contains("--http-put-response-hop-limit 2"), "{t}");
+                    assert!(!t.contains("--http-tokens"), "{}/{code}: {t}", c.id);
+                }
+                if t.contains("update-access-key") {
+                    assert!(t.contains("--user-name "), "{}/{code}: {t}", c.id);
+                }
+                if t.contains("get-repository-policy") {
+                    assert!(t.contains("--registry-id "), "{}/{code}: {t}", c.id);
+                }
+            }
+        }
+    }
+    // put-*-policy needs iam_kind/iam_name, which only editable users and roles have
+    let sso = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Pullers_0123456789abcdef/me";
+    let mut facts = json!({"arn": sso, "error": "denied"});
+    if let Some((kind, name)) = crate::aws::iam_target(sso) {
+        facts["iam_kind"] = kind.into();
+        facts["iam_name"] = name.into();
+    }
+    let (_, _, cmds) = code_words("token.get", "access-denied", facts.clone(), "us-east-1");
+    assert!(
+        !cmds.iter().any(|c| c.contains("put-role-policy")),
+        "{cmds:?}"
+    );
+    facts["sso_permission_set"] = crate::aws::sso_permission_set(sso).unwrap().into();
+    let (_, _, cmds) = code_words("token.get", "access-denied", facts, "us-east-1");
+    assert!(
+        cmds[0].contains("attach-managed-policy-to-permission-set"),
+        "{cmds:?}"
+    );
+    assert!(cmds[0].contains("permission set Pullers>"));
+    let slr = "arn:aws:sts::123456789012:assumed-role/AWSServiceRoleForECS/ecs";
+    assert_eq!(crate::aws::iam_target(slr), None);
+}
+
+/// The policy evaluator's errors are data; their words come from the catalog.
+#[tokio::test]
+async fn unreadable_policies_are_explained_in_catalog_words() {
+    let mut s = healthy();
+    s.endpoints[1].policy =
+        Some(r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":5}}"#.into());
+    let o = run("vpc.endpoint.ecr-dkr", with_vpc(s)).await;
+    assert_eq!(o.code, "policy-denies");
+    assert_eq!(o.facts["policy_error"], "wrong-type");
+    assert_eq!(o.facts["policy_error_path"], "Statement[0].Action");
+    let (msg, _, _) = words("vpc.endpoint.ecr-dkr", &o, "us-east-1");
+    assert!(
+        msg.contains("(the policy could not be read: Statement[0].Action has the wrong type; a string or an array of strings expected, a number found)"),
+        "{msg}"
+    );
+    let mut s = healthy();
+    s.endpoints[2].policy = Some("{\"Statement\": [".into());
+    let o = run("vpc.endpoint.s3", with_vpc(s)).await;
+    assert_eq!(o.facts["policy_error"], "not-json");
+    let (msg, _, _) = words("vpc.endpoint.s3", &o, "us-east-1");
+    assert!(
+        msg.contains("could not be read: it is not valid JSON ("),
+        "{msg}"
+    );
 }
