@@ -29,7 +29,8 @@ Optional parts (each adds one key to the ready file):
                     with boto3 against itself; "vpc_worlds": {NAME: {"vpc_id", "vpc_cidr",
                     "subnet_id", "subnet_cidr", "az", "route_table_id", "client_sg",
                     "endpoint_sg", "endpoints": {"ecr.api", "ecr.dkr", "s3", "s3-interface":
-                    id or null}, "nat_gateway": id or null, "note": what is broken}}.
+                    id or null}, "nat_gateway": id or null, "internet_gateway": the client
+                    route's igw or null, "note": what is broken}}.
                     World number N (1-based position in VPC_WORLDS) owns 10.N.0.0/16.
   --imds-port N     IMDSv2 stand-in on 127.0.0.1:N (0 = free port) for an EC2 instance that
                     is run (RunInstances) in the `healthy` world's subnet with client-sg;
@@ -747,8 +748,9 @@ def build_vpc_world(ec2, n: int, name: str, note: str, amazon_dopt: str) -> dict
             {"Name": "association.subnet-id", "Values": [acl_subnet]}])["NetworkAcls"][0]["Associations"]
             if a["SubnetId"] == acl_subnet][0]
         ec2.replace_network_acl_association(AssociationId=assoc["NetworkAclAssociationId"], NetworkAclId=acl)
+    internet_gateway = None
     if name == "igw-public":
-        igw = ec2.create_internet_gateway(TagSpecifications=_tags("internet-gateway", name, "igw"))["InternetGateway"]["InternetGatewayId"]
+        igw = internet_gateway = ec2.create_internet_gateway(TagSpecifications=_tags("internet-gateway", name, "igw"))["InternetGateway"]["InternetGatewayId"]
         ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
         ec2.create_route(RouteTableId=rt, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
     if name == "transit-route":
@@ -820,7 +822,8 @@ def build_vpc_world(ec2, n: int, name: str, note: str, amazon_dopt: str) -> dict
     return {"name": name, "vpc_id": vpc_id, "vpc_cidr": vpc_cidr, "subnet_id": client_subnet,
             "subnet_cidr": subnet_cidr, "az": az, "route_table_id": rt,
             "client_sg": client_sg, "endpoint_sg": endpoint_sg, "endpoints": endpoints,
-            "nat_gateway": nat, "note": note.replace("10.N.", f"10.{n}.")}
+            "nat_gateway": nat, "internet_gateway": internet_gateway,
+            "note": note.replace("10.N.", f"10.{n}.")}
 
 
 def seed_vpc_worlds(endpoint: str) -> dict:
