@@ -7,5 +7,6 @@ mod cmd;
 mod dataplane;
 mod harness;
 mod identity;
+mod missing;
 mod progress;
 mod vpc;
