@@ -94,7 +94,8 @@ pub fn manifest(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<ManifestCode>> {
                         };
                     }
                 }
-                return o;
+                let exists = o.facts.get("repository_exists").and_then(|v| v.as_bool());
+                return super::missing::hints(&cx, o, &image, &registry, exists).await;
             }
             401 | 403 => return base.with_code(M::AccessDenied),
             406 | 415 => return base.with_code(M::UnsupportedMediaType),

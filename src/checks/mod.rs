@@ -8,6 +8,7 @@ pub mod dns;
 pub mod docker;
 pub mod identity;
 pub mod image;
+pub mod missing;
 pub mod proxy;
 pub mod registry;
 pub mod repo;
@@ -324,8 +325,10 @@ pub fn registrations() -> Vec<Registration<Ctx>> {
         R::new("net.ecr-dkr", &[Connect, Connect, Connect], conn::dkr),
         R::new("net.s3", &[Connect, Connect, Connect], conn::s3),
         R::new("registry.auth", &[Http], registry::auth),
-        // the manifest, then the tag list or the index's platform entry
-        R::new("image.manifest", &[Http, Http], image::manifest),
+        // the manifest, then the tag list or the index's platform entry; on a 404 the
+        // hints' reads: the pull-through cache rules then the registry policy, while the
+        // lifecycle policy is read alongside
+        R::new("image.manifest", &[Http, Http, Api, Api], image::manifest),
         // the blob request, the redirect to S3, the body
         R::new(
             "image.layer-download",
@@ -468,6 +471,13 @@ pub mod fake {
         pub image: Result<bool, ApiError>,
         /// The client's interface and instance (`client_host`); none found by default.
         pub client: Result<ClientHost, ApiError>,
+        /// `ecr:DescribePullThroughCacheRules`, `ecr:GetRegistryPolicy` and
+        /// `ecr:GetLifecyclePolicy` answers, and the reads asked (`"rules <registry>"`,
+        /// `"registry-policy"`, `"lifecycle <registry> <repository>"`).
+        pub cache_rules: Result<Vec<PullThroughCacheRule>, ApiError>,
+        pub registry_policy: Result<Option<String>, ApiError>,
+        pub lifecycle_policy: Result<Option<String>, ApiError>,
+        pub hint_reads: Mutex<Vec<String>>,
     }
 
     pub struct FakeMetadata(pub Result<Option<Placement>, String>);
@@ -602,6 +612,10 @@ pub mod fake {
                 policy_requests: Mutex::new(vec![]),
                 image: Err(service_error(500, "NotScripted", "no image scripted")),
                 client: Ok(ClientHost::default()),
+                cache_rules: Ok(vec![]),
+                registry_policy: Ok(None),
+                lifecycle_policy: Ok(None),
+                hint_reads: Mutex::new(vec![]),
             }
         }
     }
@@ -645,6 +659,37 @@ pub mod fake {
             _reference: String,
         ) -> BoxFuture<'_, Result<bool, ApiError>> {
             let r = self.image.clone();
+            async move { r }.boxed()
+        }
+        fn pull_through_cache_rules(
+            &self,
+            registry_id: String,
+        ) -> BoxFuture<'_, Result<Vec<PullThroughCacheRule>, ApiError>> {
+            self.hint_reads
+                .lock()
+                .unwrap()
+                .push(format!("rules {registry_id}"));
+            let r = self.cache_rules.clone();
+            async move { r }.boxed()
+        }
+        fn registry_policy(&self) -> BoxFuture<'_, Result<Option<String>, ApiError>> {
+            self.hint_reads
+                .lock()
+                .unwrap()
+                .push("registry-policy".into());
+            let r = self.registry_policy.clone();
+            async move { r }.boxed()
+        }
+        fn lifecycle_policy(
+            &self,
+            registry_id: String,
+            repository: String,
+        ) -> BoxFuture<'_, Result<Option<String>, ApiError>> {
+            self.hint_reads
+                .lock()
+                .unwrap()
+                .push(format!("lifecycle {registry_id} {repository}"));
+            let r = self.lifecycle_policy.clone();
             async move { r }.boxed()
         }
         fn vpc_snapshot(&self, _vpc_id: String) -> BoxFuture<'_, Result<VpcSnapshot, ApiError>> {

@@ -580,6 +580,95 @@ impl AwsProbe for SdkProbe {
         .boxed()
     }
 
+    fn pull_through_cache_rules(
+        &self,
+        registry_id: String,
+    ) -> BoxFuture<'_, Result<Vec<super::PullThroughCacheRule>, ApiError>> {
+        async move {
+            let conf = self.call_config().await?;
+            let ecr = aws_sdk_ecr::Client::new(&conf);
+            let cap = Capture::default();
+            let out = ecr
+                .describe_pull_through_cache_rules()
+                .registry_id(registry_id)
+                .max_results(1000)
+                .customize()
+                .interceptor(cap.clone())
+                .send()
+                .await
+                .map_err(|e| classify(&e, cap.get()))?;
+            Ok(out
+                .pull_through_cache_rules()
+                .iter()
+                .map(|r| super::PullThroughCacheRule {
+                    ecr_repository_prefix: r.ecr_repository_prefix().unwrap_or_default().into(),
+                    upstream_registry_url: r.upstream_registry_url().unwrap_or_default().into(),
+                    upstream_registry: r.upstream_registry().map(|u| u.as_str().to_string()),
+                    upstream_repository_prefix: r.upstream_repository_prefix().map(str::to_string),
+                })
+                .collect())
+        }
+        .boxed()
+    }
+
+    fn registry_policy(&self) -> BoxFuture<'_, Result<Option<String>, ApiError>> {
+        async move {
+            let conf = self.call_config().await?;
+            let ecr = aws_sdk_ecr::Client::new(&conf);
+            let cap = Capture::default();
+            let res = ecr
+                .get_registry_policy()
+                .customize()
+                .interceptor(cap.clone())
+                .send()
+                .await;
+            match res {
+                Ok(out) => Ok(out.policy_text().map(str::to_string)),
+                Err(e) => {
+                    let e = classify(&e, cap.get());
+                    if e.code() == Some("RegistryPolicyNotFoundException") {
+                        Ok(None)
+                    } else {
+                        Err(e)
+                    }
+                }
+            }
+        }
+        .boxed()
+    }
+
+    fn lifecycle_policy(
+        &self,
+        registry_id: String,
+        repository: String,
+    ) -> BoxFuture<'_, Result<Option<String>, ApiError>> {
+        async move {
+            let conf = self.call_config().await?;
+            let ecr = aws_sdk_ecr::Client::new(&conf);
+            let cap = Capture::default();
+            let res = ecr
+                .get_lifecycle_policy()
+                .registry_id(registry_id)
+                .repository_name(repository)
+                .customize()
+                .interceptor(cap.clone())
+                .send()
+                .await;
+            match res {
+                Ok(out) => Ok(out.lifecycle_policy_text().map(str::to_string)),
+                Err(e) => {
+                    let e = classify(&e, cap.get());
+                    if e.code() == Some("LifecyclePolicyNotFoundException") {
+                        Ok(None)
+                    } else {
+                        Err(e)
+                    }
+                }
+            }
+        }
+        .boxed()
+    }
+
     fn vpc_snapshot(&self, vpc_id: String) -> BoxFuture<'_, Result<super::VpcSnapshot, ApiError>> {
         async move {
             let mut cache = self.vpc.lock().await;

@@ -211,6 +211,22 @@ pub trait AwsProbe: Send + Sync {
         repository: String,
         reference: String,
     ) -> BoxFuture<'_, Result<bool, ApiError>>;
+    /// `ecr:DescribePullThroughCacheRules` of the registry of account `registry_id`: its
+    /// rules, up to 1000 (one call, the API's largest page).
+    fn pull_through_cache_rules(
+        &self,
+        registry_id: String,
+    ) -> BoxFuture<'_, Result<Vec<PullThroughCacheRule>, ApiError>>;
+    /// `ecr:GetRegistryPolicy` of the caller's own registry: the policy text, `None` when
+    /// the registry has none.
+    fn registry_policy(&self) -> BoxFuture<'_, Result<Option<String>, ApiError>>;
+    /// `ecr:GetLifecyclePolicy` of `repository` in the registry of account `registry_id`:
+    /// the policy text, `None` when the repository has none.
+    fn lifecycle_policy(
+        &self,
+        registry_id: String,
+        repository: String,
+    ) -> BoxFuture<'_, Result<Option<String>, ApiError>>;
     /// Reads one VPC and what is in it (memoised).
     fn vpc_snapshot(&self, vpc_id: String) -> BoxFuture<'_, Result<VpcSnapshot, ApiError>>;
     /// The client's own network interface and instance in `q.vpc_id` (read-only:
@@ -221,6 +237,18 @@ pub trait AwsProbe: Send + Sync {
         let _ = q;
         Box::pin(async { Ok(ClientHost::default()) })
     }
+}
+
+/// One pull-through cache rule, as `ecr:DescribePullThroughCacheRules` lists it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PullThroughCacheRule {
+    /// Repositories named `<prefix>/...` are served through the rule (ECR appends the `/`).
+    pub ecr_repository_prefix: String,
+    pub upstream_registry_url: String,
+    /// `ecr-public`, `docker-hub`, `quay`, ... when the API says.
+    pub upstream_registry: Option<String>,
+    /// The upstream's repository prefix; `ROOT` (or none) means no prefix.
+    pub upstream_repository_prefix: Option<String>,
 }
 
 /// What identifies the client machine in its VPC (from metadata), for [`AwsProbe::client_host`].

@@ -9,5 +9,6 @@ mod dataplane;
 mod docker;
 mod harness;
 mod identity;
+mod missing;
 mod progress;
 mod vpc;

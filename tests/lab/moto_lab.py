@@ -151,6 +151,30 @@ Lab extensions (what and why):
     (so in world N the first endpoint gets 10.N.1.10, the next 10.N.1.11: the healthy
     world's ecr.api and ecr.dkr interfaces are 10.1.1.10 and 10.1.1.11, the addresses
     netlab.sh serves them on). Everything else of moto's endpoint is unchanged.
+30. ECR pull-through cache rules and the registry policy (moto.ecr.responses.ECRResponse
+    gains describe_pull_through_cache_rules; ECRBackend._validate_registry_policy_action is
+    replaced). Why: moto 5.2 has no DescribePullThroughCacheRules (HTTP 500), and its
+    PutRegistryPolicy accepts only ecr:CreateRepository and ecr:ReplicateImage, while ECR
+    also accepts ecr:BatchImportUpstreamImage there (the actions ECR enforces in a registry
+    policy: ReplicateImage, BatchImportUpstreamImage, CreateRepository). The rules are the
+    lab's own table (CACHE_RULES, per account, seeded below; no Create/Delete calls):
+    DescribePullThroughCacheRules answers the rules of the caller's account, filtered by
+    `ecrRepositoryPrefixes` when given (an unknown prefix answers
+    PullThroughCacheRuleNotFoundException, as ECR does), one page. For another account's
+    `registryId` it answers AccessDeniedException: no resource policy can grant this action
+    to another account (a registry policy holds only the three actions above), so the lab
+    refuses it; the error text is the lab's. moto's IAM enforcement still runs first
+    (call_action). GetRegistryPolicy and GetLifecyclePolicy are moto's own.
+31. Missing-image world (seeded with boto3 against the lab): account ACCOUNT has the
+    pull-through cache rules `ecr-public` -> public.ecr.aws (upstreamRegistry ecr-public)
+    and `quay` -> quay.io (upstreamRegistry quay); no repository under either exists. Its
+    registry policy (AWS's pull-through cache example) allows arn:aws:iam::ACCOUNT:root
+    ecr:BatchImportUpstreamImage and ecr:CreateRepository on repository/ecr-public/* only,
+    so pulls under `quay/` get no grant from it. Repository lab/app gets a lifecycle policy
+    (LAB_APP_LIFECYCLE): rule 1 expires untagged images pushed more than 1 day ago; rule 2
+    keeps the newest 3 images with a tag matching `0.*`. Ready-file key "missing_images":
+    {"cache_rules": [{"prefix", "upstream"}], "registry_policy_prefixes": ["ecr-public"],
+    "lifecycle_repositories": ["lab/app"]}.
 """
 from __future__ import annotations
 
@@ -369,6 +393,86 @@ def seed_other_account() -> dict:
                                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
                                "Action": actions}]}))
     return {"account": OTHER_ACCOUNT, "repositories": sorted(OTHER_REPOSITORIES)}
+
+
+# Lab extension 30/31: pull-through cache rules by account (the lab's own table).
+CACHE_RULES: dict[str, list[dict]] = {}
+LAB_APP_LIFECYCLE = {"rules": [
+    {"rulePriority": 1, "description": "Expire untagged images after 1 day",
+     "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed",
+                   "countUnit": "days", "countNumber": 1},
+     "action": {"type": "expire"}},
+    {"rulePriority": 2, "description": "Keep the newest 3 pre-release images",
+     "selection": {"tagStatus": "tagged", "tagPatternList": ["0.*"],
+                   "countType": "imageCountMoreThan", "countNumber": 3},
+     "action": {"type": "expire"}},
+]}
+
+
+def patch_ecr_pull_through_cache() -> None:
+    """Lab extension 30 (see the module docstring)."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.core.responses import ActionResult
+    from moto.ecr.models import ECRBackend
+    from moto.ecr.responses import ECRResponse
+
+    def describe_pull_through_cache_rules(self):
+        registry = self._get_param("registryId") or self.current_account
+        if registry != self.current_account:
+            raise JsonRESTError(
+                "AccessDeniedException",
+                f"User: arn:aws:iam::{self.current_account}:root is not authorized to perform: "
+                f"ecr:DescribePullThroughCacheRules on the registry of account {registry}")
+        rules = CACHE_RULES.get(registry, [])
+        wanted = self._get_param("ecrRepositoryPrefixes")
+        if wanted:
+            known = {r["ecrRepositoryPrefix"] for r in rules}
+            for p in wanted:
+                if p not in known:
+                    raise JsonRESTError(
+                        "PullThroughCacheRuleNotFoundException",
+                        "The pull through cache rule with the given ECR repository prefix "
+                        "was not found")
+            rules = [r for r in rules if r["ecrRepositoryPrefix"] in wanted]
+        return ActionResult({"pullThroughCacheRules": [dict(r, registryId=registry)
+                                                       for r in rules]})
+
+    ECRResponse.describe_pull_through_cache_rules = describe_pull_through_cache_rules
+
+    def _validate_registry_policy_action(self, policy_text: str) -> None:
+        from moto.iam.exceptions import MalformedPolicyDocument
+
+        allowed = {"ecr:ReplicateImage", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"}
+        for statement in json.loads(policy_text)["Statement"]:
+            action = statement["Action"]
+            if set([action] if isinstance(action, str) else action) - allowed:
+                raise MalformedPolicyDocument()
+
+    ECRBackend._validate_registry_policy_action = _validate_registry_policy_action
+
+
+def seed_missing_images(endpoint: str) -> dict:
+    """Lab extension 31 (see the module docstring)."""
+    now = datetime.now(tz=timezone.utc)
+    CACHE_RULES[ACCOUNT] = [
+        {"ecrRepositoryPrefix": "ecr-public", "upstreamRegistryUrl": "public.ecr.aws",
+         "upstreamRegistry": "ecr-public", "createdAt": now, "updatedAt": now},
+        {"ecrRepositoryPrefix": "quay", "upstreamRegistryUrl": "quay.io",
+         "upstreamRegistry": "quay", "createdAt": now, "updatedAt": now},
+    ]
+    ecr = boto_client("ecr", endpoint)
+    ecr.put_registry_policy(policyText=_policy({
+        "Sid": "PullThroughCacheFromReadOnlyRole", "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+        "Resource": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/ecr-public/*"}))
+    ecr.put_lifecycle_policy(repositoryName="lab/app",
+                             lifecyclePolicyText=json.dumps(LAB_APP_LIFECYCLE))
+    return {"cache_rules": [{"prefix": r["ecrRepositoryPrefix"],
+                             "upstream": r["upstreamRegistryUrl"]}
+                            for r in CACHE_RULES[ACCOUNT]],
+            "registry_policy_prefixes": ["ecr-public"],
+            "lifecycle_repositories": ["lab/app"]}
 
 
 def patch_endpoint_state() -> None:
@@ -1314,6 +1418,7 @@ def main(argv=None) -> int:
     patch_ecr_cross_account()
     patch_endpoint_state()
     patch_endpoint_eni_addresses()
+    patch_ecr_pull_through_cache()
     window = SigV4WindowMiddleware(DomainDispatcherApplication(create_backend_app),
                                    args.clock_offset)
     app = ClockOffsetMiddleware(window, args.clock_offset + args.date_header_offset)
@@ -1341,6 +1446,7 @@ def main(argv=None) -> int:
     try:
         users = seed(endpoint)
         extra["other_account"] = seed_other_account()
+        extra["missing_images"] = seed_missing_images(endpoint)
         if args.vpc_worlds:
             t1 = time.monotonic()
             extra["vpc_worlds"] = worlds = seed_vpc_worlds(endpoint)
