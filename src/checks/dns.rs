@@ -174,60 +174,36 @@ mod tests {
     use crate::probes::net::DnsAnswer;
     use std::time::Duration;
 
+    /// dns.ecr-dkr with the VPC's ecr.dkr endpoint (interface 10.0.1.11) answering `ips`.
+    async fn dkr_answer(ips: &[&str]) -> Finding<Dns> {
+        let mut net = FakeNet::default();
+        net.dns.insert(REG.into(), answer(ips));
+        check(
+            "dns.ecr-dkr",
+            dkr,
+            ctx(net, Some(vpc_with_dkr_endpoint()), None),
+        )
+        .await
+    }
+
     #[tokio::test]
     async fn dns_codes() {
-        let mut net = FakeNet::default();
-        net.dns.insert(REG.into(), answer(&["10.0.1.11"]));
-        let o = check(
-            "dns.ecr-dkr",
-            dkr,
-            ctx(net, Some(vpc_with_dkr_endpoint()), None),
-        )
-        .await;
-        assert_eq!(o.code, Dns::OkEndpoint);
-        let mut net = FakeNet::default();
-        net.dns.insert(REG.into(), answer(&["198.18.0.20"]));
-        let o = check(
-            "dns.ecr-dkr",
-            dkr,
-            ctx(net, Some(vpc_with_dkr_endpoint()), None),
-        )
-        .await;
-        assert_eq!(o.code, Dns::ResolvesPublic);
-        let mut net = FakeNet::default();
-        net.dns.insert(REG.into(), answer(&["192.168.5.5"]));
-        let o = check(
-            "dns.ecr-dkr",
-            dkr,
-            ctx(net, Some(vpc_with_dkr_endpoint()), None),
-        )
-        .await;
-        assert_eq!(o.code, Dns::NotEndpointAddress);
+        assert_eq!(dkr_answer(&["10.0.1.11"]).await.code, Dns::OkEndpoint);
+        assert_eq!(dkr_answer(&["198.18.0.20"]).await.code, Dns::ResolvesPublic);
+        assert_eq!(
+            dkr_answer(&["192.168.5.5"]).await.code,
+            Dns::NotEndpointAddress
+        );
         // a private address in the VPC that no interface of the endpoint has (a private
         // hosted zone left from a deleted endpoint) is not the endpoint either
-        let mut net = FakeNet::default();
-        net.dns.insert(REG.into(), answer(&["10.0.1.99"]));
-        let o = check(
-            "dns.ecr-dkr",
-            dkr,
-            ctx(net, Some(vpc_with_dkr_endpoint()), None),
-        )
-        .await;
+        let o = dkr_answer(&["10.0.1.99"]).await;
         assert_eq!(o.code, Dns::NotEndpointAddress);
         assert_eq!(o.facts["other_addresses"], serde_json::json!(["10.0.1.99"]));
         assert_eq!(o.facts["others_in_vpc"], true);
         let text = crate::checks::fake::render_outcome("dns.ecr-dkr", &o.clone().erase());
         assert!(text.contains("recreated"), "{text}");
         // ... also next to the right one
-        let mut net = FakeNet::default();
-        net.dns
-            .insert(REG.into(), answer(&["10.0.1.11", "10.0.2.50"]));
-        let o = check(
-            "dns.ecr-dkr",
-            dkr,
-            ctx(net, Some(vpc_with_dkr_endpoint()), None),
-        )
-        .await;
+        let o = dkr_answer(&["10.0.1.11", "10.0.2.50"]).await;
         assert_eq!(o.code, Dns::NotEndpointAddress);
         assert_eq!(o.facts["other_addresses"], serde_json::json!(["10.0.2.50"]));
         // when the endpoint's interfaces could not be read, an address in the VPC is accepted

@@ -211,30 +211,7 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<VpcSnapshot, ApiErro
         .map(|g| SecurityGroupInfo {
             id: g.group_id().unwrap_or_default().to_string(),
             name: g.group_name().unwrap_or_default().to_string(),
-            ingress: g
-                .ip_permissions()
-                .iter()
-                .map(|p| IngressRule {
-                    protocol: p.ip_protocol().unwrap_or("-1").to_string(),
-                    from_port: p.from_port(),
-                    to_port: p.to_port(),
-                    cidrs: p
-                        .ip_ranges()
-                        .iter()
-                        .filter_map(|r| r.cidr_ip().map(str::to_string))
-                        .collect(),
-                    prefix_lists: p
-                        .prefix_list_ids()
-                        .iter()
-                        .filter_map(|r| r.prefix_list_id().map(str::to_string))
-                        .collect(),
-                    groups: p
-                        .user_id_group_pairs()
-                        .iter()
-                        .filter_map(|r| r.group_id().map(str::to_string))
-                        .collect(),
-                })
-                .collect(),
+            ingress: g.ip_permissions().iter().map(rule).collect(),
         })
         .collect();
 
