@@ -384,6 +384,16 @@ fn short_reason(s: &str) -> String {
         .to_string()
 }
 
+/// `Ok(Some(..))`, or `Ok(None)` when ECR answers `absent`: the policy does not exist.
+#[allow(clippy::result_large_err)] // ApiError, as every probe returns it
+fn or_absent<T>(r: Result<T, ApiError>, absent: &str) -> Result<Option<T>, ApiError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.code() == Some(absent) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Records what the HTTP exchange of one call showed.
 #[derive(Debug, Clone, Default)]
 struct Capture(Arc<Mutex<Exchange>>);
@@ -535,17 +545,11 @@ impl AwsProbe for SdkProbe {
                 .interceptor(cap.clone())
                 .send()
                 .await;
-            match res {
-                Ok(out) => Ok(Some(out.policy_text().unwrap_or_default().to_string())),
-                Err(e) => {
-                    let e = classify(&e, cap.get());
-                    if e.code() == Some("RepositoryPolicyNotFoundException") {
-                        Ok(None)
-                    } else {
-                        Err(e)
-                    }
-                }
-            }
+            or_absent(
+                res.map(|out| out.policy_text().unwrap_or_default().to_string())
+                    .map_err(|e| classify(&e, cap.get())),
+                "RepositoryPolicyNotFoundException",
+            )
         }
         .boxed()
     }
@@ -622,17 +626,12 @@ impl AwsProbe for SdkProbe {
                 .interceptor(cap.clone())
                 .send()
                 .await;
-            match res {
-                Ok(out) => Ok(out.policy_text().map(str::to_string)),
-                Err(e) => {
-                    let e = classify(&e, cap.get());
-                    if e.code() == Some("RegistryPolicyNotFoundException") {
-                        Ok(None)
-                    } else {
-                        Err(e)
-                    }
-                }
-            }
+            or_absent(
+                res.map(|out| out.policy_text().map(str::to_string))
+                    .map_err(|e| classify(&e, cap.get())),
+                "RegistryPolicyNotFoundException",
+            )
+            .map(Option::flatten)
         }
         .boxed()
     }
@@ -654,17 +653,12 @@ impl AwsProbe for SdkProbe {
                 .interceptor(cap.clone())
                 .send()
                 .await;
-            match res {
-                Ok(out) => Ok(out.lifecycle_policy_text().map(str::to_string)),
-                Err(e) => {
-                    let e = classify(&e, cap.get());
-                    if e.code() == Some("LifecyclePolicyNotFoundException") {
-                        Ok(None)
-                    } else {
-                        Err(e)
-                    }
-                }
-            }
+            or_absent(
+                res.map(|out| out.lifecycle_policy_text().map(str::to_string))
+                    .map_err(|e| classify(&e, cap.get())),
+                "LifecyclePolicyNotFoundException",
+            )
+            .map(Option::flatten)
         }
         .boxed()
     }
