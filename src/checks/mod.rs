@@ -766,6 +766,10 @@ pub mod fake {
             "vpc",
             "subnet",
             "partition",
+            "ecr_api_service",
+            "sts_service",
+            "ec2_service",
+            "s3_service",
         ] {
             vars.insert(k.into(), Value::String(format!("<{k}>")));
         }

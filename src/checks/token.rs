@@ -94,6 +94,17 @@ pub fn get(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<TokenCode>> {
                 if let Some((kind, name)) = iam_target(&identity.arn) {
                     o = o.fact("iam_kind", kind).fact("iam_name", name);
                 }
+                // roles whose policies are not theirs to change: no put-role-policy then
+                o = o
+                    .fact(
+                        "sso_permission_set",
+                        crate::aws::sso_permission_set(&identity.arn),
+                    )
+                    .fact(
+                        "service_linked",
+                        (crate::aws::managed_role(&identity.arn) == Some("service-linked"))
+                            .then_some(true),
+                    );
                 return o;
             }
         };
@@ -412,6 +423,83 @@ mod tests {
         assert_eq!(o.code, T::Ok);
         assert_eq!(o.facts["registry_id"], "210987654321");
         let _ = cx;
+    }
+
+    #[tokio::test]
+    async fn sso_and_service_linked_roles_get_no_role_policy_command() {
+        use crate::catalog::Catalog;
+        use crate::engine::CheckResult;
+        use crate::render::{Context, Report};
+        let cases = [
+            (
+                "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_PowerUser_0123456789abcdef/jane",
+                "IAM Identity Center",
+                "aws sso-admin list-permission-sets-provisioned-to-account",
+            ),
+            (
+                "arn:aws:sts::123456789012:assumed-role/AWSServiceRoleForECS/s",
+                "service-linked role",
+                "",
+            ),
+            (
+                "arn:aws:sts::123456789012:assumed-role/puller/i-0abc",
+                "task execution role",
+                "aws iam put-role-policy --role-name puller ",
+            ),
+        ];
+        for (arn, words, command) in cases {
+            let mut cx = ctx(
+                FakeAws {
+                    token: Err(service_error(
+                        403,
+                        "AccessDenied",
+                        "not authorized to perform: ecr:GetAuthorizationToken",
+                    )),
+                    ..Default::default()
+                },
+                &[],
+            );
+            let c = Arc::get_mut(&mut cx).unwrap();
+            c.set_identity(Identity {
+                account: "123456789012".into(),
+                arn: arn.into(),
+            });
+            let o = get(cx.clone()).await;
+            assert_eq!(o.code, T::AccessDenied);
+            let result = CheckResult {
+                id: "token.get".into(),
+                status: crate::catalog::Severity::Fail,
+                code: "access-denied",
+                engine: false,
+                facts: o.facts.clone(),
+                skipped_because: vec![],
+                duration: Duration::ZERO,
+            };
+            let context = Context {
+                account: Some("123456789012".into()),
+                region: Some("us-east-1".into()),
+                ..Default::default()
+            };
+            let r = Report::build(
+                &Catalog::embedded(),
+                &[result],
+                context,
+                String::new(),
+                Duration::ZERO,
+            );
+            let rem = r.checks[0].remediation.clone().unwrap();
+            assert!(rem.text.contains(words), "{arn}: {}", rem.text);
+            let all = rem.commands.join("\n");
+            if command.is_empty() {
+                assert!(!all.contains("put-role-policy"), "{arn}: {all}");
+                assert!(!all.contains("sso-admin"), "{arn}: {all}");
+            } else {
+                assert!(all.contains(command), "{arn}: {all}");
+            }
+            if arn.contains("AWSReserved") {
+                assert!(!all.contains("put-role-policy"), "{arn}: {all}");
+            }
+        }
     }
 
     #[tokio::test]

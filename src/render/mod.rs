@@ -104,6 +104,18 @@ impl Report {
         if let Some(r) = &context.region {
             let p = crate::aws::partition_of(r).id;
             vars.insert("partition".to_string(), Value::String(p.to_string()));
+            // and VPC endpoint service names (China's ECR ones carry a `cn.` prefix)
+            for (var, svc) in [
+                ("ecr_api_service", "ecr.api"),
+                ("sts_service", "sts"),
+                ("ec2_service", "ec2"),
+                ("s3_service", "s3"),
+            ] {
+                vars.insert(
+                    var.to_string(),
+                    Value::String(crate::aws::service_name(r, svc)),
+                );
+            }
         }
         let mut summary = Summary::default();
         let mut checks: Vec<CheckEntry> = Vec::with_capacity(results.len());
@@ -377,6 +389,36 @@ pub mod tests {
             r.checks[2].message,
             "Skipped: needs token.get to pass first"
         );
+    }
+
+    #[test]
+    fn service_names_follow_the_partition() {
+        let cat = Catalog::embedded();
+        let res = CheckResult {
+            id: "token.get".into(),
+            status: Severity::Fail,
+            code: "unreachable",
+            engine: false,
+            facts: serde_json::json!({"error": "timeout", "endpoint": "api.ecr.cn-north-1.amazonaws.com.cn"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            skipped_because: vec![],
+            duration: Duration::ZERO,
+        };
+        for (region, want) in [
+            ("cn-north-1", "cn.com.amazonaws.cn-north-1.ecr.api"),
+            ("us-gov-west-1", "com.amazonaws.us-gov-west-1.ecr.api"),
+        ] {
+            let ctx = Context {
+                region: Some(region.into()),
+                ..Default::default()
+            };
+            let r = Report::build(&cat, &[res.clone()], ctx, String::new(), Duration::ZERO);
+            let rem = r.checks[0].remediation.as_ref().unwrap();
+            assert!(rem.text.contains(want), "{region}: {}", rem.text);
+            assert!(rem.commands.iter().any(|c| c.contains(want)), "{region}");
+        }
     }
 
     #[test]

@@ -919,12 +919,12 @@ fn catalog_commands_follow_the_rules() {
         "{cmds:?}"
     );
     facts["sso_permission_set"] = crate::aws::sso_permission_set(sso).unwrap().into();
-    let (_, _, cmds) = code_words("token.get", "access-denied", facts, "us-east-1");
+    let (_, fix, cmds) = code_words("token.get", "access-denied", facts, "us-east-1");
     assert!(
-        cmds[0].contains("attach-managed-policy-to-permission-set"),
+        cmds[0].contains("sso-admin list-permission-sets-provisioned-to-account"),
         "{cmds:?}"
     );
-    assert!(cmds[0].contains("permission set Pullers>"));
+    assert!(fix.contains("permission set Pullers"), "{fix}");
     let slr = "arn:aws:sts::123456789012:assumed-role/AWSServiceRoleForECS/ecs";
     assert_eq!(crate::aws::iam_target(slr), None);
 }
