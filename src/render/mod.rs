@@ -414,7 +414,13 @@ pub mod tests {
                 region: Some(region.into()),
                 ..Default::default()
             };
-            let r = Report::build(&cat, &[res.clone()], ctx, String::new(), Duration::ZERO);
+            let r = Report::build(
+                &cat,
+                std::slice::from_ref(&res),
+                ctx,
+                String::new(),
+                Duration::ZERO,
+            );
             let rem = r.checks[0].remediation.as_ref().unwrap();
             assert!(rem.text.contains(want), "{region}: {}", rem.text);
             assert!(rem.commands.iter().any(|c| c.contains(want)), "{region}");
