@@ -10,6 +10,7 @@ pub mod image;
 pub mod proxy;
 pub mod registry;
 pub mod repo;
+pub mod role;
 pub mod token;
 pub mod vpc;
 
@@ -272,10 +273,10 @@ pub fn registrations() -> Vec<Registration<Ctx>> {
     use crate::budget::Op::*;
     use Registration as R;
     vec![
-        // with --role-arn, AssumeRole after the chain
+        // with --role-arn, AssumeRole after the chain; in an ECS task, its metadata
         R::new(
             "credentials.source",
-            &[Credentials, Api],
+            &[Credentials, Api, Metadata],
             credentials::source,
         ),
         R::new("identity.caller", &[Api, Api], identity::caller),
@@ -283,6 +284,9 @@ pub fn registrations() -> Vec<Registration<Ctx>> {
         R::new("token.get", &[Api, Api], token::get),
         // the repository policy, then possibly a real pull
         R::new("repo.policy", &[Api, Api], repo::policy),
+        // GetRole with the policy lists, each policy, a managed policy's version; then
+        // the simulation
+        R::new("role.permissions", &[Api, Api, Api, Api], role::permissions),
         R::new("env.proxy", &[], proxy::check),
         // metadata, then the VPC snapshot's reads (some in sequence)
         R::new(
@@ -448,6 +452,13 @@ pub mod fake {
         pub policy_requests: Mutex<Vec<(String, String)>>,
         /// `ecr:BatchGetImage` answer.
         pub image: Result<bool, ApiError>,
+        /// The role's policies, and the role names asked.
+        pub role: Result<RolePolicies, RoleReadError>,
+        pub role_requests: Mutex<Vec<String>>,
+        /// `iam:SimulatePrincipalPolicy`: decision by action (absent: implicitDeny), or the
+        /// error; and the `(role, actions, resource)` asked.
+        pub simulation: Result<HashMap<String, String>, ApiError>,
+        pub simulation_requests: Mutex<Vec<(String, Vec<String>, String)>>,
     }
 
     pub struct FakeMetadata(pub Result<Option<Placement>, String>);
@@ -532,6 +543,7 @@ pub mod fake {
             tried: vec![],
             role_arn: None,
             base_source: None,
+            assume_role_refused: None,
         }
     }
 
@@ -581,6 +593,13 @@ pub mod fake {
                 repo_policy: Err(service_error(500, "NotScripted", "no policy scripted")),
                 policy_requests: Mutex::new(vec![]),
                 image: Err(service_error(500, "NotScripted", "no image scripted")),
+                role: Err(RoleReadError {
+                    action: "iam:GetRole".into(),
+                    error: service_error(500, "NotScripted", "no role scripted"),
+                }),
+                role_requests: Mutex::new(vec![]),
+                simulation: Err(service_error(500, "NotScripted", "no simulation scripted")),
+                simulation_requests: Mutex::new(vec![]),
             }
         }
     }
@@ -628,6 +647,39 @@ pub mod fake {
         }
         fn vpc_snapshot(&self, _vpc_id: String) -> BoxFuture<'_, Result<VpcSnapshot, ApiError>> {
             let r = self.vpc.clone();
+            async move { r }.boxed()
+        }
+        fn role_policies(
+            &self,
+            role_name: String,
+        ) -> BoxFuture<'_, Result<RolePolicies, RoleReadError>> {
+            self.role_requests.lock().unwrap().push(role_name);
+            let r = self.role.clone();
+            async move { r }.boxed()
+        }
+        fn simulate_role(
+            &self,
+            role_arn: String,
+            actions: Vec<String>,
+            resource: String,
+        ) -> BoxFuture<'_, Result<Vec<SimulatedDecision>, ApiError>> {
+            let r = self.simulation.clone().map(|by_action| {
+                actions
+                    .iter()
+                    .map(|a| SimulatedDecision {
+                        action: a.clone(),
+                        resource: resource.clone(),
+                        decision: by_action
+                            .get(a)
+                            .cloned()
+                            .unwrap_or_else(|| "implicitDeny".into()),
+                    })
+                    .collect()
+            });
+            self.simulation_requests
+                .lock()
+                .unwrap()
+                .push((role_arn, actions, resource));
             async move { r }.boxed()
         }
     }
