@@ -8,4 +8,5 @@ mod dataplane;
 mod harness;
 mod identity;
 mod progress;
+mod role;
 mod vpc;
