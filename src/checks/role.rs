@@ -272,7 +272,7 @@ pub fn permissions(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<RolePerms>> {
             .copied()
             .filter(|a| *a != CHECK_LAYER)
             .collect();
-        let mut f = if essential_missing == [TOKEN] && token_scoped {
+        let f = if essential_missing == [TOKEN] && token_scoped {
             base.with_code(RolePerms::TokenScopedToRepository)
                 .fact("token_resources", token_resources)
                 .fact("policy_document", document(true, &[]))
@@ -307,11 +307,10 @@ pub fn permissions(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<RolePerms>> {
             cx.aws
                 .simulate_role(source, repo_actions, repository_arn.clone()),
         );
-        f = match token_sim.and_then(|a| repo_sim.map(|b| [a, b].concat())) {
-            Ok(sim) => cross_check(f, &verdicts, &sim),
-            Err(e) => simulation_failed(f, &e),
-        };
-        f
+        match (token_sim, repo_sim) {
+            (Ok(a), Ok(b)) => cross_check(f, &verdicts, &[a, b].concat()),
+            (Err(e), _) | (_, Err(e)) => simulation_failed(f, &e),
+        }
     }
     .boxed()
 }
@@ -613,6 +612,7 @@ mod tests {
     }
 
     #[tokio::test]
+    #[allow(clippy::result_large_err)]
     async fn the_simulator_cross_checks() {
         let sim = |pairs: &[(&str, &str)]| {
             Ok(pairs
