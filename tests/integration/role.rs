@@ -112,6 +112,23 @@ fn each_lab_role_gets_its_code() {
     );
     assert_eq!(status(&r, "credentials.source"), "warn/role-not-assumable");
     assert_eq!(status(&r, "role.permissions"), "fail/role-not-found");
+    // IAM unreachable (its endpoint a closed port): an API error naming the call
+    let mut env = moto.env_as("lab-healthy");
+    env.push(("AWS_ENDPOINT_URL_IAM".into(), crate::harness::closed_port()));
+    let r = doctor(
+        &env,
+        &[
+            "--output",
+            "json",
+            "--only",
+            "role.permissions",
+            "--role-arn",
+            &role_arn(&moto, "lab-role-complete"),
+        ],
+    );
+    let e = r.entry("role.permissions");
+    assert_eq!(status(&r, "role.permissions"), "fail/api-error", "{e}");
+    assert_eq!(e["facts"]["failed_action"], "iam:GetRole");
     // without --role-arn there is no role to inspect
     let r = doctor(
         &moto.env_as("lab-healthy"),
