@@ -91,7 +91,8 @@ pub struct Cli {
     #[arg(long, value_name = "IP[:PORT]", value_parser = validate::dns_server)]
     pub dns_server: Option<SocketAddr>,
 
-    /// Role to assume with the credentials found, and check as (e.g. the ECS task execution role)
+    /// The role that pulls (an ECS task execution role, an EKS node role, a CI role): its
+    /// policies are checked, and it is assumed to check as when its trust policy allows
     #[arg(long, value_name = "ARN", value_parser = validate::role_arn)]
     pub role_arn: Option<String>,
 

@@ -489,6 +489,25 @@ impl Policy {
         Evaluation { decision, notes }
     }
 
+    /// The `Resource` patterns of the `Allow` statements whose actions match `action`
+    /// (`*` for a statement without `Resource`; `NotResource` statements are left out):
+    /// where the policy allows the action, whatever the caller and conditions.
+    pub fn allow_resources(&self, action: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for st in &self.statements {
+            if st.deny || st.not_resource || !st.matches_action(action) {
+                continue;
+            }
+            let list = st.resources.clone().unwrap_or_else(|| vec!["*".into()]);
+            for r in list {
+                if !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+        }
+        out
+    }
+
     /// The `Version` element, if present.
     pub fn version(&self) -> Option<&str> {
         self.version.as_deref()
@@ -1046,6 +1065,25 @@ impl<'a> Caller<'a> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn allow_resources_lists_where_an_action_is_allowed() {
+        let p = parse(r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"ecr:Get*","Resource":"arn:aws:ecr:us-east-1:123456789012:repository/*"},
+            {"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":["arn:aws:ecr:us-east-1:123456789012:repository/*","arn:aws:ecr:us-east-1:123456789012:repository/a"]},
+            {"Effect":"Deny","Action":"ecr:*","Resource":"*"},
+            {"Effect":"Allow","Action":"s3:GetObject"}]}"#)
+        .unwrap();
+        assert_eq!(
+            p.allow_resources("ecr:GetAuthorizationToken"),
+            [
+                "arn:aws:ecr:us-east-1:123456789012:repository/*",
+                "arn:aws:ecr:us-east-1:123456789012:repository/a"
+            ]
+        );
+        assert_eq!(p.allow_resources("s3:getobject"), ["*"]);
+        assert!(p.allow_resources("ecr:BatchGetImage").is_empty());
+    }
+
     use super::*;
 
     /// AWS's documented minimal S3 gateway endpoint policy for ECR layers.

@@ -14,6 +14,41 @@ crate::codes! {
         NoCredentials = "no-credentials",
         ProviderFailed = "provider-failed",
         ProviderTimeout = "provider-timeout",
+        RoleNotAssumable = "role-not-assumable",
+        TaskRoleNotExecutionRole = "task-role-not-execution-role",
+        PodRoleNotNodeRole = "pod-role-not-node-role",
+        OkGithubOidc = "ok-github-oidc",
+    }
+}
+
+/// Who really pulls images where these credentials come from, when it is not them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Puller {
+    /// An ECS task: its task role signs, its execution role pulls.
+    EcsTask,
+    /// A Kubernetes pod with IRSA (`irsa`) or Pod Identity (`pod-identity`) credentials: the
+    /// node's role pulls, through the kubelet.
+    EksPod(&'static str),
+    /// GitHub Actions with OIDC web identity: the recommended way, and the same role pulls.
+    GithubOidc,
+}
+
+fn puller(env: &dyn EnvProbe, source: &str) -> Option<Puller> {
+    let kubernetes = env.var("KUBERNETES_SERVICE_HOST").is_some();
+    let ecs = env.var("ECS_CONTAINER_METADATA_URI_V4").is_some()
+        || env.var("ECS_CONTAINER_METADATA_URI").is_some();
+    match source {
+        "web-identity" if kubernetes => Some(Puller::EksPod("irsa")),
+        "container" if kubernetes => Some(Puller::EksPod("pod-identity")),
+        "container" if ecs => Some(Puller::EcsTask),
+        "web-identity"
+            if env
+                .var("GITHUB_ACTIONS")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")) =>
+        {
+            Some(Puller::GithubOidc)
+        }
+        _ => None,
     }
 }
 
@@ -48,15 +83,71 @@ pub fn source(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Source>> {
             Ok(info) => {
                 let long_term = info.access_key_id.starts_with("AKIA");
                 let ci = detect_ci(cx.env.as_ref());
-                let code = if info.source == "environment" && long_term && ci.is_some() {
+                let who = if cx.opts.role_arn.is_some() {
+                    None // the user named the role that pulls
+                } else {
+                    puller(cx.env.as_ref(), &info.source)
+                };
+                let code = if info.assume_role_refused.is_some() {
+                    Source::RoleNotAssumable
+                } else if info.source == "environment" && long_term && ci.is_some() {
                     Source::StaticKeysInCi
                 } else if info.role_arn.is_some() {
                     Source::OkAssumedRole
                 } else {
-                    Source::Ok
+                    match who {
+                        Some(Puller::EcsTask) => Source::TaskRoleNotExecutionRole,
+                        Some(Puller::EksPod(_)) => Source::PodRoleNotNodeRole,
+                        Some(Puller::GithubOidc) => Source::OkGithubOidc,
+                        None => Source::Ok,
+                    }
                 };
-                Finding::new(code)
-                    .fact("source", info.source)
+                let mut f = Finding::new(code);
+                match (code, who) {
+                    (Source::RoleNotAssumable, _) => {
+                        let role = cx.opts.role_arn.clone().unwrap_or_default();
+                        f = f
+                            .fact(
+                                "role_name",
+                                crate::aws::iam_target(&role).map(|(_, name)| name),
+                            )
+                            .fact("error", info.assume_role_refused.clone())
+                            .fact("role_arn", role);
+                    }
+                    (Source::TaskRoleNotExecutionRole, _) => {
+                        f = match cx.metadata.ecs_task().await {
+                            Ok(Some(task)) => f
+                                .fact(
+                                    "task_definition",
+                                    task.family
+                                        .as_ref()
+                                        .zip(task.revision.as_ref())
+                                        .map(|(fam, rev)| format!("{fam}:{rev}")),
+                                )
+                                .fact("task_arn", task.task_arn)
+                                .fact("cluster", task.cluster)
+                                .fact("launch_type", task.launch_type),
+                            Ok(None) => f,
+                            Err(e) => f.fact("metadata_error", e),
+                        };
+                    }
+                    (Source::PodRoleNotNodeRole, Some(Puller::EksPod(kind))) => {
+                        f = f.fact("pod_credentials", kind).fact(
+                            "pod_role_arn",
+                            (kind == "irsa")
+                                .then(|| cx.env.var("AWS_ROLE_ARN"))
+                                .flatten(),
+                        );
+                    }
+                    (Source::OkGithubOidc, _) => {
+                        f = f
+                            .fact("ci_system", "GITHUB_ACTIONS")
+                            .fact("web_identity_role", cx.env.var("AWS_ROLE_ARN"))
+                            .fact("recommended_practice", "oidc");
+                    }
+                    _ => {}
+                }
+                f.fact("source", info.source)
                     .fact("provider", info.provider_name)
                     .fact("profile", info.profile)
                     .fact("access_key_id", info.access_key_id)
@@ -212,5 +303,121 @@ mod tests {
         let o = run(aws, &[]).await;
         assert_eq!(o.code, Source::ProviderFailed);
         assert!(render("credentials.source", &o).contains("SSO session has expired"));
+    }
+
+    #[tokio::test]
+    async fn a_refused_role_warns_and_names_it() {
+        let mut c = creds("environment", "AKIAEXAMPLEEXAMPLE12");
+        c.assume_role_refused = Some("HTTP 403 AccessDenied: User: arn:aws:iam::123456789012:user/me is not authorized to perform: sts:AssumeRole".into());
+        let mut cx = ctx(
+            FakeAws {
+                creds: Ok(c),
+                ..Default::default()
+            },
+            &[],
+        );
+        Arc::get_mut(&mut cx).unwrap().opts.role_arn =
+            Some("arn:aws:iam::123456789012:role/service/exec-role".into());
+        let o = source(cx).await;
+        assert_eq!(o.code, Source::RoleNotAssumable);
+        assert_eq!(o.facts["role_name"], "exec-role");
+        let msg = render("credentials.source", &o);
+        assert!(
+            msg.contains(
+                "sts:AssumeRole into arn:aws:iam::123456789012:role/service/exec-role was refused"
+            ),
+            "{msg}"
+        );
+    }
+
+    struct Task(Result<Option<crate::probes::EcsTask>, String>);
+
+    impl crate::probes::MetadataProbe for Task {
+        fn placement(&self) -> BoxFuture<'_, Result<Option<crate::probes::Placement>, String>> {
+            async { Ok(None) }.boxed()
+        }
+        fn ecs_task(&self) -> BoxFuture<'_, Result<Option<crate::probes::EcsTask>, String>> {
+            let r = self.0.clone();
+            async move { r }.boxed()
+        }
+    }
+
+    #[tokio::test]
+    async fn in_an_ecs_task_the_execution_role_pulls() {
+        let env = [(
+            "ECS_CONTAINER_METADATA_URI_V4",
+            "http://169.254.170.2/v4/abc",
+        )];
+        let aws = || FakeAws {
+            creds: Ok(creds("container", "ASIAEXAMPLEEXAMPLE12")),
+            ..Default::default()
+        };
+        let mut cx = ctx(aws(), &env);
+        Arc::get_mut(&mut cx).unwrap().metadata =
+            Arc::new(Task(Ok(Some(crate::probes::EcsTask {
+                family: Some("app".into()),
+                revision: Some("7".into()),
+                launch_type: Some("FARGATE".into()),
+                ..Default::default()
+            }))));
+        let o = source(cx).await;
+        assert_eq!(o.code, Source::TaskRoleNotExecutionRole);
+        assert_eq!(o.facts["task_definition"], "app:7");
+        assert!(render("credentials.source", &o).contains("(FARGATE) with task definition app:7"));
+        // metadata unreadable: still the warning, without the task definition
+        let mut cx = ctx(aws(), &env);
+        Arc::get_mut(&mut cx).unwrap().metadata = Arc::new(Task(Err("HTTP 404".into())));
+        let o = source(cx).await;
+        assert_eq!(o.code, Source::TaskRoleNotExecutionRole);
+        assert!(o.facts.get("task_definition").is_none());
+        // the user named the role that pulls: nothing to say
+        let mut cx = ctx(aws(), &env);
+        Arc::get_mut(&mut cx).unwrap().opts.role_arn =
+            Some("arn:aws:iam::123456789012:role/exec".into());
+        assert_eq!(source(cx).await.code, Source::Ok);
+        // container credentials outside ECS and Kubernetes
+        assert_eq!(run(aws(), &[]).await.code, Source::Ok);
+    }
+
+    #[tokio::test]
+    async fn in_a_pod_the_node_role_pulls_and_github_oidc_passes() {
+        let web = || FakeAws {
+            creds: Ok(creds("web-identity", "ASIAEXAMPLEEXAMPLE12")),
+            ..Default::default()
+        };
+        let o = run(
+            web(),
+            &[
+                ("KUBERNETES_SERVICE_HOST", "10.100.0.1"),
+                ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/pod"),
+            ],
+        )
+        .await;
+        assert_eq!(o.code, Source::PodRoleNotNodeRole);
+        assert_eq!(o.facts["pod_credentials"], "irsa");
+        assert!(render("credentials.source", &o).contains("IRSA"));
+        let o = run(
+            FakeAws {
+                creds: Ok(creds("container", "ASIAEXAMPLEEXAMPLE12")),
+                ..Default::default()
+            },
+            &[("KUBERNETES_SERVICE_HOST", "10.100.0.1")],
+        )
+        .await;
+        assert_eq!(o.code, Source::PodRoleNotNodeRole);
+        assert_eq!(o.facts["pod_credentials"], "pod-identity");
+        let o = run(
+            web(),
+            &[
+                ("GITHUB_ACTIONS", "true"),
+                ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/ci"),
+            ],
+        )
+        .await;
+        assert_eq!(o.code, Source::OkGithubOidc);
+        assert_eq!(o.facts["recommended_practice"], "oidc");
+        assert!(render("credentials.source", &o).contains("arn:aws:iam::123456789012:role/ci"));
+        // web identity elsewhere is plain
+        assert_eq!(run(web(), &[]).await.code, Source::Ok);
     }
 }

@@ -12,6 +12,7 @@ pub mod missing;
 pub mod proxy;
 pub mod registry;
 pub mod repo;
+pub mod role;
 pub mod token;
 pub mod vpc;
 
@@ -276,10 +277,10 @@ pub fn registrations() -> Vec<Registration<Ctx>> {
     use crate::budget::Op::*;
     use Registration as R;
     vec![
-        // with --role-arn, AssumeRole after the chain
+        // with --role-arn, AssumeRole after the chain; in an ECS task, its metadata
         R::new(
             "credentials.source",
-            &[Credentials, Api],
+            &[Credentials, Api, Metadata],
             credentials::source,
         ),
         R::new("identity.caller", &[Api, Api], identity::caller),
@@ -287,6 +288,9 @@ pub fn registrations() -> Vec<Registration<Ctx>> {
         R::new("token.get", &[Api, Api], token::get),
         // the repository policy, then possibly a real pull
         R::new("repo.policy", &[Api, Api], repo::policy),
+        // GetRole with the policy lists, each policy, a managed policy's version; then
+        // the simulation
+        R::new("role.permissions", &[Api, Api, Api, Api], role::permissions),
         R::new("env.proxy", &[], proxy::check),
         // reading files, then at most one credential helper: its credential chain, then
         // ecr:GetAuthorizationToken
@@ -478,6 +482,13 @@ pub mod fake {
         pub registry_policy: Result<Option<String>, ApiError>,
         pub lifecycle_policy: Result<Option<String>, ApiError>,
         pub hint_reads: Mutex<Vec<String>>,
+        /// The role's policies, and the role names asked.
+        pub role: Result<RolePolicies, RoleReadError>,
+        pub role_requests: Mutex<Vec<String>>,
+        /// `iam:SimulatePrincipalPolicy`: decision by action (absent: implicitDeny), or the
+        /// error; and the `(role, actions, resource)` asked.
+        pub simulation: Result<HashMap<String, String>, ApiError>,
+        pub simulation_requests: Mutex<Vec<(String, Vec<String>, String)>>,
     }
 
     pub struct FakeMetadata(pub Result<Option<Placement>, String>);
@@ -562,6 +573,7 @@ pub mod fake {
             tried: vec![],
             role_arn: None,
             base_source: None,
+            assume_role_refused: None,
         }
     }
 
@@ -616,6 +628,13 @@ pub mod fake {
                 registry_policy: Ok(None),
                 lifecycle_policy: Ok(None),
                 hint_reads: Mutex::new(vec![]),
+                role: Err(RoleReadError {
+                    action: "iam:GetRole".into(),
+                    error: service_error(500, "NotScripted", "no role scripted"),
+                }),
+                role_requests: Mutex::new(vec![]),
+                simulation: Err(service_error(500, "NotScripted", "no simulation scripted")),
+                simulation_requests: Mutex::new(vec![]),
             }
         }
     }
@@ -698,6 +717,39 @@ pub mod fake {
         }
         fn client_host(&self, _q: ClientQuery) -> BoxFuture<'_, Result<ClientHost, ApiError>> {
             let r = self.client.clone();
+            async move { r }.boxed()
+        }
+        fn role_policies(
+            &self,
+            role_name: String,
+        ) -> BoxFuture<'_, Result<RolePolicies, RoleReadError>> {
+            self.role_requests.lock().unwrap().push(role_name);
+            let r = self.role.clone();
+            async move { r }.boxed()
+        }
+        fn simulate_role(
+            &self,
+            role_arn: String,
+            actions: Vec<String>,
+            resource: String,
+        ) -> BoxFuture<'_, Result<Vec<SimulatedDecision>, ApiError>> {
+            let r = self.simulation.clone().map(|by_action| {
+                actions
+                    .iter()
+                    .map(|a| SimulatedDecision {
+                        action: a.clone(),
+                        resource: resource.clone(),
+                        decision: by_action
+                            .get(a)
+                            .cloned()
+                            .unwrap_or_else(|| "implicitDeny".into()),
+                    })
+                    .collect()
+            });
+            self.simulation_requests
+                .lock()
+                .unwrap()
+                .push((role_arn, actions, resource));
             async move { r }.boxed()
         }
     }

@@ -7,7 +7,7 @@ use super::sdk_error::classify;
 use super::sdk_http::http_client;
 use super::{
     ApiError, ApiFailure, AuthorizationData, AwsProbe, CallerIdentity, CredentialFailure,
-    CredentialInfo, Exchange, Secret,
+    CredentialInfo, Exchange, RolePolicies, RoleReadError, Secret, SimulatedDecision,
 };
 use aws_config::environment::region::EnvironmentVariableRegionProvider;
 use aws_config::imds::region::ImdsRegionProvider;
@@ -55,7 +55,9 @@ pub struct SdkProbe {
     pub region_source: String,
     opts: SdkOptions,
     http: SharedHttpClient,
-    creds: OnceCell<Result<(Credentials, CredentialInfo), CredentialFailure>>,
+    /// The credentials every call signs with, what the report says of them, and the chain's
+    /// own (the same unless `--role-arn` was assumed; IAM reads of the role use these).
+    creds: OnceCell<Result<(Credentials, CredentialInfo, Credentials), CredentialFailure>>,
     identity: OnceCell<Result<CallerIdentity, ApiError>>,
     vpc:
         tokio::sync::Mutex<std::collections::HashMap<String, Result<super::VpcSnapshot, ApiError>>>,
@@ -136,31 +138,47 @@ impl SdkProbe {
             .unwrap_or_else(|| "default".to_string())
     }
 
-    async fn load_credentials(&self) -> Result<(Credentials, CredentialInfo), CredentialFailure> {
+    async fn load_credentials(
+        &self,
+    ) -> Result<(Credentials, CredentialInfo, Credentials), CredentialFailure> {
         let (creds, info) = self.load_chain_credentials().await?;
         let Some(role) = self.opts.role_arn.clone() else {
-            return Ok((creds, info));
+            return Ok((creds.clone(), info, creds));
         };
-        // --role-arn: the chain's credentials assume the role (as the ECS agent assumes the
-        // task execution role); a failure is the credential problem to report
+        // --role-arn: the chain's credentials assume the role when its trust policy lets
+        // them (a CI role, an admin's role). Execution and node roles trust only their
+        // service: a refusal is reported, and everything runs with the chain's credentials.
         let conf = self
             .config
             .to_builder()
-            .credentials_provider(SharedCredentialsProvider::new(creds))
+            .credentials_provider(SharedCredentialsProvider::new(creds.clone()))
             .build();
         let sts = aws_sdk_sts::Client::new(&conf);
-        let out = sts
+        let out = match sts
             .assume_role()
             .role_arn(&role)
             .role_session_name("ecr-doctor")
             .duration_seconds(900)
             .send()
             .await
-            .map_err(|e| CredentialFailure::ProviderFailed {
-                source: "assume-role".into(),
-                detail: classify(&e, Exchange::default()).summary(),
-                tried: vec![],
-            })?;
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let e = classify(&e, Exchange::default());
+                if e.class() == super::sdk_error::ErrorClass::AccessDenied {
+                    let info = CredentialInfo {
+                        assume_role_refused: Some(e.summary()),
+                        ..info
+                    };
+                    return Ok((creds.clone(), info, creds));
+                }
+                return Err(CredentialFailure::ProviderFailed {
+                    source: "assume-role".into(),
+                    detail: e.summary(),
+                    tried: vec![],
+                });
+            }
+        };
         let c = out
             .credentials()
             .ok_or_else(|| CredentialFailure::ProviderFailed {
@@ -188,8 +206,9 @@ impl SdkProbe {
             tried: info.tried.clone(),
             role_arn: Some(role),
             base_source: Some(info.source.clone()),
+            assume_role_refused: None,
         };
-        Ok((assumed, assumed_info))
+        Ok((assumed, assumed_info, creds))
     }
 
     async fn load_chain_credentials(
@@ -259,6 +278,7 @@ impl SdkProbe {
                         tried,
                         role_arn: None,
                         base_source: None,
+                        assume_role_refused: None,
                     };
                     Secret::new(creds.secret_access_key());
                     if let Some(t) = creds.session_token() {
@@ -306,12 +326,24 @@ impl SdkProbe {
     }
 
     async fn call_config(&self) -> Result<SdkConfig, ApiError> {
+        self.config_with(false).await
+    }
+
+    /// [`Self::call_config`] with the chain's own credentials, also when a role was assumed.
+    async fn base_config(&self) -> Result<SdkConfig, ApiError> {
+        self.config_with(true).await
+    }
+
+    async fn config_with(&self, base: bool) -> Result<SdkConfig, ApiError> {
         match self.creds.get_or_init(|| self.load_credentials()).await {
-            Ok((creds, _)) => Ok(self
-                .config
-                .to_builder()
-                .credentials_provider(SharedCredentialsProvider::new(creds.clone()))
-                .build()),
+            Ok((effective, _, chain)) => {
+                let creds = if base { chain } else { effective };
+                Ok(self
+                    .config
+                    .to_builder()
+                    .credentials_provider(SharedCredentialsProvider::new(creds.clone()))
+                    .build())
+            }
             Err(_) => Err(ApiError {
                 failure: ApiFailure::Other {
                     detail: "no credentials".to_string(),
@@ -458,7 +490,7 @@ impl AwsProbe for SdkProbe {
                 .get_or_init(|| self.load_credentials())
                 .await
                 .clone()
-                .map(|(_, info)| info)
+                .map(|(_, info, _)| info)
         }
         .boxed()
     }
@@ -688,5 +720,218 @@ impl AwsProbe for SdkProbe {
             super::ec2::client_host(&ec2, &q).await
         }
         .boxed()
+    }
+    fn role_policies(
+        &self,
+        role_name: String,
+    ) -> BoxFuture<'_, Result<RolePolicies, RoleReadError>> {
+        async move {
+            let failed = |action: &str| {
+                let action = action.to_string();
+                move |error: ApiError| RoleReadError { action, error }
+            };
+            let conf = self.base_config().await.map_err(failed("iam:GetRole"))?;
+            let iam = aws_sdk_iam::Client::new(&conf);
+            let role = async {
+                let cap = Capture::default();
+                iam.get_role()
+                    .role_name(&role_name)
+                    .customize()
+                    .interceptor(cap.clone())
+                    .send()
+                    .await
+                    .map_err(|e| classify(&e, cap.get()))
+                    .map_err(failed("iam:GetRole"))
+            };
+            let inline = async {
+                let mut names = Vec::new();
+                let mut marker = None;
+                loop {
+                    let cap = Capture::default();
+                    let out = iam
+                        .list_role_policies()
+                        .role_name(&role_name)
+                        .set_marker(marker)
+                        .customize()
+                        .interceptor(cap.clone())
+                        .send()
+                        .await
+                        .map_err(|e| classify(&e, cap.get()))
+                        .map_err(failed("iam:ListRolePolicies"))?;
+                    names.extend(out.policy_names().iter().cloned());
+                    marker = out.marker().map(str::to_string);
+                    if !out.is_truncated() || marker.is_none() {
+                        break;
+                    }
+                }
+                let docs = futures::future::join_all(names.into_iter().map(|name| {
+                    let iam = iam.clone();
+                    let role_name = role_name.clone();
+                    async move {
+                        let cap = Capture::default();
+                        let out = iam
+                            .get_role_policy()
+                            .role_name(role_name)
+                            .policy_name(&name)
+                            .customize()
+                            .interceptor(cap.clone())
+                            .send()
+                            .await
+                            .map_err(|e| classify(&e, cap.get()))
+                            .map_err(failed("iam:GetRolePolicy"))?;
+                        Ok::<_, RoleReadError>((name, policy_text(out.policy_document())))
+                    }
+                }))
+                .await;
+                docs.into_iter().collect::<Result<Vec<_>, _>>()
+            };
+            let attached = async {
+                let mut arns = Vec::new();
+                let mut marker = None;
+                loop {
+                    let cap = Capture::default();
+                    let out = iam
+                        .list_attached_role_policies()
+                        .role_name(&role_name)
+                        .set_marker(marker)
+                        .customize()
+                        .interceptor(cap.clone())
+                        .send()
+                        .await
+                        .map_err(|e| classify(&e, cap.get()))
+                        .map_err(failed("iam:ListAttachedRolePolicies"))?;
+                    arns.extend(
+                        out.attached_policies()
+                            .iter()
+                            .filter_map(|p| p.policy_arn().map(str::to_string)),
+                    );
+                    marker = out.marker().map(str::to_string);
+                    if !out.is_truncated() || marker.is_none() {
+                        break;
+                    }
+                }
+                let docs = futures::future::join_all(arns.into_iter().map(|arn| {
+                    let iam = iam.clone();
+                    async move {
+                        let cap = Capture::default();
+                        let policy = iam
+                            .get_policy()
+                            .policy_arn(&arn)
+                            .customize()
+                            .interceptor(cap.clone())
+                            .send()
+                            .await
+                            .map_err(|e| classify(&e, cap.get()))
+                            .map_err(failed("iam:GetPolicy"))?;
+                        let version = policy
+                            .policy()
+                            .and_then(|p| p.default_version_id())
+                            .unwrap_or("v1")
+                            .to_string();
+                        let cap = Capture::default();
+                        let out = iam
+                            .get_policy_version()
+                            .policy_arn(&arn)
+                            .version_id(version)
+                            .customize()
+                            .interceptor(cap.clone())
+                            .send()
+                            .await
+                            .map_err(|e| classify(&e, cap.get()))
+                            .map_err(failed("iam:GetPolicyVersion"))?;
+                        let doc = out
+                            .policy_version()
+                            .and_then(|v| v.document())
+                            .map(policy_text)
+                            .unwrap_or_default();
+                        Ok::<_, RoleReadError>((arn, doc))
+                    }
+                }))
+                .await;
+                docs.into_iter().collect::<Result<Vec<_>, _>>()
+            };
+            let (role, inline, attached) = tokio::join!(role, inline, attached);
+            let role = role?;
+            let role = role.role();
+            Ok(RolePolicies {
+                arn: role.map(|r| r.arn().to_string()).unwrap_or_default(),
+                path: role.map(|r| r.path().to_string()).unwrap_or_default(),
+                permissions_boundary: role
+                    .and_then(|r| r.permissions_boundary())
+                    .and_then(|b| b.permissions_boundary_arn())
+                    .map(str::to_string),
+                inline: inline?,
+                attached: attached?,
+            })
+        }
+        .boxed()
+    }
+
+    fn simulate_role(
+        &self,
+        role_arn: String,
+        actions: Vec<String>,
+        resource: String,
+    ) -> BoxFuture<'_, Result<Vec<SimulatedDecision>, ApiError>> {
+        async move {
+            let conf = self.base_config().await?;
+            let iam = aws_sdk_iam::Client::new(&conf);
+            let cap = Capture::default();
+            let out = iam
+                .simulate_principal_policy()
+                .policy_source_arn(role_arn)
+                .set_action_names(Some(actions))
+                .resource_arns(resource)
+                .customize()
+                .interceptor(cap.clone())
+                .send()
+                .await
+                .map_err(|e| classify(&e, cap.get()))?;
+            Ok(out
+                .evaluation_results()
+                .iter()
+                .map(|r| SimulatedDecision {
+                    action: r.eval_action_name().to_string(),
+                    resource: r.eval_resource_name().unwrap_or("*").to_string(),
+                    decision: r.eval_decision().as_str().to_string(),
+                })
+                .collect())
+        }
+        .boxed()
+    }
+}
+
+/// IAM returns policy documents URL-encoded (RFC 3986); some servers send them plain.
+fn policy_text(doc: &str) -> String {
+    if doc.trim_start().starts_with('{') {
+        return doc.to_string();
+    }
+    let bytes = doc.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap() * 16 + hex(l).unwrap()) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn policy_documents_are_url_decoded() {
+        let plain = r#"{"Statement":[]}"#;
+        assert_eq!(super::policy_text(plain), plain);
+        assert_eq!(super::policy_text("%7B%22Statement%22%3A%5B%5D%7D"), plain);
+        assert_eq!(super::policy_text("%7B%2"), "{%2");
     }
 }

@@ -1,6 +1,6 @@
 //! Where am I? EC2 instance metadata (IMDSv2) or ECS task metadata v4.
 
-use super::{ImdsToken, MetadataProbe, Placement, PublicIpv4};
+use super::{EcsTask, ImdsToken, MetadataProbe, Placement, PublicIpv4};
 use futures::future::{BoxFuture, FutureExt};
 use std::time::Duration;
 
@@ -179,6 +179,39 @@ impl MetadataClient {
             Err(_) => ImdsToken::Other,
         }
     }
+
+    /// `<uri>/task` of task metadata v4.
+    async fn ecs_task_doc(&self, uri: &str) -> Result<EcsTask, String> {
+        let http = reqwest::Client::builder()
+            .timeout(crate::budget::Budget::new(self.timeout).op(crate::budget::Op::Metadata))
+            .no_proxy()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let url = format!("{}/task", uri.trim_end_matches('/'));
+        let resp = http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        if !resp.status().is_success() {
+            return Err(format!("{url}: HTTP {}", resp.status()));
+        }
+        let body = resp.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+        let task: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))?;
+        let text = |k: &str| match &task[k] {
+            serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        Ok(EcsTask {
+            task_arn: text("TaskARN"),
+            cluster: text("Cluster"),
+            family: text("Family"),
+            revision: text("Revision"),
+            launch_type: text("LaunchType"),
+        })
+    }
 }
 
 impl MetadataProbe for MetadataClient {
@@ -187,6 +220,16 @@ impl MetadataProbe for MetadataClient {
             match &self.imds_endpoint {
                 Some(base) => self.token(base).await,
                 None => ImdsToken::NotAsked,
+            }
+        }
+        .boxed()
+    }
+
+    fn ecs_task(&self) -> BoxFuture<'_, Result<Option<EcsTask>, String>> {
+        async move {
+            match &self.ecs_uri {
+                Some(uri) => self.ecs_task_doc(uri).await.map(Some),
+                None => Ok(None),
             }
         }
         .boxed()

@@ -55,6 +55,9 @@ pub struct CredentialInfo {
     /// With `--role-arn`: the role assumed, and the source of the credentials that assumed it.
     pub role_arn: Option<String>,
     pub base_source: Option<String>,
+    /// With `--role-arn`: why sts:AssumeRole was refused (its one-line error), when it was.
+    /// The credentials are then the chain's own.
+    pub assume_role_refused: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -185,6 +188,36 @@ pub struct AuthorizationData {
     pub exchange: Exchange,
 }
 
+/// A role's permission policies as IAM returns them (`iam:GetRole`, `ListRolePolicies`,
+/// `GetRolePolicy`, `ListAttachedRolePolicies`, `GetPolicy`, `GetPolicyVersion`), documents
+/// URL-decoded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RolePolicies {
+    pub arn: String,
+    /// `/`, `/aws-service-role/<service>/`, `/aws-reserved/sso.amazonaws.com/`, ...
+    pub path: String,
+    pub permissions_boundary: Option<String>,
+    /// `(policy name, document)` of each inline policy.
+    pub inline: Vec<(String, String)>,
+    /// `(policy ARN, document of its default version)` of each attached managed policy.
+    pub attached: Vec<(String, String)>,
+}
+
+/// Reading a role failed: the IAM action that failed (`iam:GetRole`...) and its error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleReadError {
+    pub action: String,
+    pub error: ApiError,
+}
+
+/// One answer of `iam:SimulatePrincipalPolicy`: `allowed`, `explicitDeny` or `implicitDeny`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulatedDecision {
+    pub action: String,
+    pub resource: String,
+    pub decision: String,
+}
+
 /// AWS API calls. Implementations memoise `credentials` and `caller_identity`, so that
 /// several checks can read the same answer.
 pub trait AwsProbe: Send + Sync {
@@ -237,6 +270,20 @@ pub trait AwsProbe: Send + Sync {
         let _ = q;
         Box::pin(async { Ok(ClientHost::default()) })
     }
+    /// The permission policies of the role `role_name`, read with the caller's own
+    /// credentials (the chain's, not an assumed `--role-arn`'s).
+    fn role_policies(
+        &self,
+        role_name: String,
+    ) -> BoxFuture<'_, Result<RolePolicies, RoleReadError>>;
+    /// `iam:SimulatePrincipalPolicy` of `actions` on `resource` for the role `role_arn`, with
+    /// the caller's own credentials.
+    fn simulate_role(
+        &self,
+        role_arn: String,
+        actions: Vec<String>,
+        resource: String,
+    ) -> BoxFuture<'_, Result<Vec<SimulatedDecision>, ApiError>>;
 }
 
 /// One pull-through cache rule, as `ecr:DescribePullThroughCacheRules` lists it.
@@ -461,6 +508,17 @@ pub enum ImdsToken {
     Other,
 }
 
+/// The ECS task this runs in, as task metadata v4 (`<uri>/task`) says.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EcsTask {
+    pub task_arn: Option<String>,
+    pub cluster: Option<String>,
+    pub family: Option<String>,
+    pub revision: Option<String>,
+    /// `FARGATE` or `EC2`.
+    pub launch_type: Option<String>,
+}
+
 /// Instance and task metadata.
 pub trait MetadataProbe: Send + Sync {
     /// `Ok(None)` when this is neither an EC2 instance nor an ECS task (or metadata is off).
@@ -468,5 +526,9 @@ pub trait MetadataProbe: Send + Sync {
     /// One IMDSv2 token request on its own, to tell a hop-limit timeout from no IMDS.
     fn imds_token(&self) -> BoxFuture<'_, ImdsToken> {
         Box::pin(async { ImdsToken::NotAsked })
+    }
+    /// The ECS task (task metadata v4); `Ok(None)` outside ECS.
+    fn ecs_task(&self) -> BoxFuture<'_, Result<Option<EcsTask>, String>> {
+        Box::pin(async { Ok(None) })
     }
 }

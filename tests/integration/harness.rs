@@ -156,7 +156,7 @@ impl Run {
 
     /// Every check that is not pass, as `id=status/code`, leaving out what did not run for
     /// reasons of the test's own making: checks named in --skip, checks with nothing to
-    /// look at (no VPC, no image), and the checks that depend only on those.
+    /// look at (no VPC, no image, no role), and the checks that depend only on those.
     pub fn not_passing(&self) -> Vec<String> {
         let v = self.json();
         let mut ignored: Vec<String> = Vec::new();
@@ -173,7 +173,7 @@ impl Run {
                 .filter_map(|b| b.as_str())
                 .collect();
             let nothing_to_do = c["status"] == "skip"
-                && (matches!(c["code"].as_str(), Some("no-vpc" | "no-image"))
+                && (matches!(c["code"].as_str(), Some("no-vpc" | "no-image" | "no-role"))
                     || c["code"] == "skipped-by-user"
                     || (!because.is_empty()
                         && because.iter().all(|b| ignored.iter().any(|i| i == b))));

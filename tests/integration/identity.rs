@@ -4,13 +4,14 @@ use crate::harness::{closed_port, doctor, fake_server, pairs, validate_schema, M
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-const FIRST_FAMILY: [&str; 6] = [
+const FIRST_FAMILY: [&str; 7] = [
     "credentials.source",
     "identity.caller",
     "token.get",
     // after identity.caller and token.get: it needs to know whether AWS accepted the clock
     "identity.clock-skew",
     "repo.policy",
+    "role.permissions",
     "env.proxy",
 ];
 
@@ -21,7 +22,7 @@ fn healthy_world_passes_and_json_matches_the_schema() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     validate_schema(&r.stdout);
     let v = r.json();
-    assert_eq!(r.ids()[..6], FIRST_FAMILY, "catalog order");
+    assert_eq!(r.ids()[..7], FIRST_FAMILY, "catalog order");
     // no VPC given and no metadata: the VPC checks say why they did not run
     assert_eq!(
         r.check("vpc.lookup"),

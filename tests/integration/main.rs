@@ -11,4 +11,5 @@ mod harness;
 mod identity;
 mod missing;
 mod progress;
+mod role;
 mod vpc;

@@ -587,12 +587,17 @@ fn detects_the_vpc_from_ecs_task_metadata() {
     );
     // task metadata has the subnet CIDR, not its id: the doctor finds the subnet
     assert_eq!(lookup["facts"]["subnet_id"], world("healthy")["subnet_id"]);
-    assert!(r.not_passing().is_empty(), "{:?}", r.not_passing());
+    // the task role's credentials are not the execution role's, which pulls
+    assert_eq!(
+        r.not_passing(),
+        ["credentials.source=warn/task-role-not-execution-role"]
+    );
 }
 
 #[test]
 fn role_arn_is_assumed_and_checked_as() {
-    let role = "arn:aws:iam::123456789012:role/lab-instance-role";
+    // a role whose trust policy lets the caller's account in (lab extension 20)
+    let role = "arn:aws:iam::123456789012:role/lab-role-complete";
     let r = doctor(
         &lab().env_as("lab-healthy"),
         &[
@@ -617,10 +622,43 @@ fn role_arn_is_assumed_and_checked_as() {
     );
     assert_eq!(
         r.entry("identity.caller")["facts"]["arn"],
-        "arn:aws:sts::123456789012:assumed-role/lab-instance-role/ecr-doctor"
+        "arn:aws:sts::123456789012:assumed-role/lab-role-complete/ecr-doctor"
     );
     assert_eq!(r.check("token.get").0, "pass");
-    // a role the caller may not assume: the credential check says so
+    // the instance role trusts only ec2.amazonaws.com: AssumeRole is refused, the run goes
+    // on with the caller's own credentials
+    let instance_role = "arn:aws:iam::123456789012:role/lab-instance-role";
+    let r = doctor(
+        &lab().env_as("lab-healthy"),
+        &[
+            "--output",
+            "json",
+            "--role-arn",
+            instance_role,
+            "--only",
+            "token.get",
+        ],
+    );
+    assert_eq!(
+        r.check("credentials.source"),
+        ("warn".into(), Some("role-not-assumable".into()))
+    );
+    let msg = r.entry("credentials.source")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains(
+            "sts:AssumeRole into arn:aws:iam::123456789012:role/lab-instance-role was refused"
+        ),
+        "{msg}"
+    );
+    assert_eq!(
+        r.entry("identity.caller")["facts"]["arn"],
+        "arn:aws:iam::123456789012:user/lab-healthy"
+    );
+    assert_eq!(r.check("token.get").0, "pass");
+    // a caller without sts:AssumeRole (IAM enforced): refused too, never a dead run
     let enforcing = Moto::start(&["--enforce-auth"], &[]);
     let r = doctor(
         &enforcing.env_as("lab-no-ecr-token"),
@@ -635,14 +673,11 @@ fn role_arn_is_assumed_and_checked_as() {
     );
     assert_eq!(
         r.check("credentials.source"),
-        ("fail".into(), Some("provider-failed".into()))
+        ("warn".into(), Some("role-not-assumable".into()))
     );
-    let msg = r.entry("credentials.source")["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        msg.contains("sts:AssumeRole into arn:aws:iam::123456789012:role/lab-instance-role failed"),
-        "{msg}"
+    assert_eq!(r.check("identity.caller").0, "pass");
+    assert_eq!(
+        r.check("token.get"),
+        ("fail".into(), Some("access-denied".into()))
     );
 }

@@ -175,6 +175,37 @@ Lab extensions (what and why):
     keeps the newest 3 images with a tag matching `0.*`. Ready-file key "missing_images":
     {"cache_rules": [{"prefix", "upstream"}], "registry_policy_prefixes": ["ecr-public"],
     "lifecycle_repositories": ["lab/app"]}.
+20. Roles that pull, trust policies and the policy simulator (issue 8, role.permissions;
+    seed_pull_roles, patch_assume_role_trust, patch_simulate_principal_policy). Why: moto's
+    AssumeRole never reads the role's trust policy (it even assumes roles that do not
+    exist), and IAM SimulatePrincipalPolicy is not implemented (HTTP 500).
+    - Seeded roles in ACCOUNT (PULL_ROLES below; ready-file key "pull_roles": {name: arn}):
+      lab-role-complete (pull actions, token on "*"), lab-role-missing (only the token),
+      lab-role-wildcard (an attached customer-managed policy with ecr:Get*, ecr:BatchGet*,
+      ecr:BatchCheck*), lab-role-no-check-layer (all but ecr:BatchCheckLayerAvailability),
+      lab-role-denied (ecr:* inline plus an attached explicit Deny of ecr:BatchGetImage),
+      lab-role-token-scoped (GetAuthorizationToken only on repository ARNs),
+      lab-role-conditional (pull actions only under an aws:SourceVpce condition), lab-puller
+      (lab-healthy's policy) -- all trusting arn:aws:iam::ACCOUNT:root, so they can be
+      assumed; lab-exec-role (a task execution role: trusts only ecs-tasks.amazonaws.com,
+      complete pull permissions), an IAM Identity Center role
+      /aws-reserved/sso.amazonaws.com/AWSReservedSSO_LabReadOnly_0123456789abcdef and a
+      service-linked role /aws-service-role/lab.amazonaws.com/AWSServiceRoleForLabPuller
+      (both with only the token).
+    - Trust policies (once seeding is done): sts:AssumeRole into a role of a seeded account
+      is answered HTTP 403 AccessDenied "User: <caller> is not authorized to perform:
+      sts:AssumeRole on resource: <role>", as AWS does, unless the role exists and its trust
+      policy has an Allow for sts:AssumeRole (Action wildcards match) whose Principal is "*",
+      {"AWS": "*"} or names the caller (its account id, the account root ARN, or the
+      caller's user or role ARN) and no such Deny; Conditions are not evaluated; Service and
+      Federated principals never match a user. Roles of accounts the lab did not seed keep
+      moto's behaviour. AssumeRoleWithWebIdentity is unchanged.
+    - SimulatePrincipalPolicy: for a role (PolicySourceArn), every ActionNames x ResourceArns
+      (default "*") pair is evaluated with moto's own evaluator (moto.iam.access_control.
+      IAMPolicy, a second implementation next to ecr-doctor's) over the role's inline and
+      attached policies: explicitDeny if any denies, else allowed if any allows, else
+      implicitDeny; no context keys (a conditional statement is moto's business). Other
+      policy sources are answered 400 InvalidInput.
 """
 from __future__ import annotations
 
@@ -1380,6 +1411,174 @@ def start_tls_listeners(app, specs, cert: str, key: str) -> list:
 
 
 # --------------------------------------------------------------------------- main
+# --------------------------------------------------------------------------- lab extension 20
+def _repo_arn(name: str = "*") -> str:
+    return f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{name}"
+
+
+def _identity_allow(actions, resource="*") -> dict:
+    """An identity-policy statement (no Principal, unlike _allow's endpoint statements)."""
+    return {"Effect": "Allow", "Action": actions, "Resource": resource}
+
+
+_ACCOUNT_TRUST = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                  "Action": "sts:AssumeRole"}
+_TOKEN = {"Effect": "Allow", "Action": ["sts:GetCallerIdentity", "ecr:GetAuthorizationToken"],
+          "Resource": "*"}
+_PULL3 = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+# name -> (path, trust statement, inline statements, attached managed policies {name: statements})
+PULL_ROLES = {
+    "lab-role-complete": ("/", _ACCOUNT_TRUST, [_TOKEN, _identity_allow(_PULL3, _repo_arn())], {}),
+    "lab-role-missing": ("/", _ACCOUNT_TRUST, [_TOKEN], {}),
+    "lab-role-wildcard": ("/", _ACCOUNT_TRUST, [], {"lab-ecr-wildcard": [
+        _identity_allow(["sts:GetCallerIdentity", "ecr:Get*", "ecr:BatchGet*", "ecr:BatchCheck*"])]}),
+    "lab-role-no-check-layer": ("/", _ACCOUNT_TRUST, [
+        _TOKEN, _identity_allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], _repo_arn())], {}),
+    "lab-role-denied": ("/", _ACCOUNT_TRUST, [_identity_allow(["sts:GetCallerIdentity", "ecr:*"])], {
+        "lab-deny-pull": [{"Sid": "NoPulls", "Effect": "Deny", "Action": "ecr:BatchGetImage",
+                           "Resource": "*"}]}),
+    "lab-role-token-scoped": ("/", _ACCOUNT_TRUST, [
+        _identity_allow(["ecr:GetAuthorizationToken"] + _PULL3, _repo_arn()),
+        _identity_allow(["sts:GetCallerIdentity"])], {}),
+    "lab-role-conditional": ("/", _ACCOUNT_TRUST, [_TOKEN, {
+        "Effect": "Allow", "Action": _PULL3, "Resource": "*",
+        "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-0123456789abcdef0"}}}], {}),
+    "lab-puller": ("/", _ACCOUNT_TRUST, USERS["lab-healthy"]["Statement"], {}),
+    "lab-exec-role": ("/", {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                            "Action": "sts:AssumeRole"},
+                      [_identity_allow(ECR_PULL_ACTIONS + ["logs:CreateLogStream", "logs:PutLogEvents"])],
+                      {}),
+    "AWSReservedSSO_LabReadOnly_0123456789abcdef": (
+        "/aws-reserved/sso.amazonaws.com/",
+        {"Effect": "Allow", "Principal": {"Federated":
+                                          f"arn:aws:iam::{ACCOUNT}:saml-provider/AWSSSO_lab_DO_NOT_DELETE"},
+         "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"]},
+        [_TOKEN], {}),
+    "AWSServiceRoleForLabPuller": ("/aws-service-role/lab.amazonaws.com/",
+                                   {"Effect": "Allow", "Principal": {"Service": "lab.amazonaws.com"},
+                                    "Action": "sts:AssumeRole"}, [_TOKEN], {}),
+}
+
+
+def seed_pull_roles(endpoint: str) -> dict:
+    """Lab extension 20: the roles of PULL_ROLES, through IAM like a user would create them."""
+    iam = boto_client("iam", endpoint)
+    out = {}
+    for name, (path, trust, inline, attached) in PULL_ROLES.items():
+        arn = iam.create_role(RoleName=name, Path=path,
+                              AssumeRolePolicyDocument=_policy(trust))["Role"]["Arn"]
+        if inline:
+            iam.put_role_policy(RoleName=name, PolicyName=f"{name}-inline",
+                                PolicyDocument=_policy(*inline))
+        for pname, statements in attached.items():
+            parn = iam.create_policy(PolicyName=pname,
+                                     PolicyDocument=_policy(*statements))["Policy"]["Arn"]
+            iam.attach_role_policy(RoleName=name, PolicyArn=parn)
+        out[name] = arn
+    return out
+
+
+class TrustSwitch:
+    """Lab extension 20: trust policies are evaluated only once the seeding is done (the
+    seeding assumes service roles with its own keys)."""
+    on = False
+
+
+def trust_allows(trust: str, caller_arn: str, caller_account: str) -> bool:
+    """Lab extension 20: does a role's trust policy let `caller_arn` call sts:AssumeRole?"""
+    import fnmatch
+
+    try:
+        doc = json.loads(trust)
+    except ValueError:
+        return False
+    statements = doc.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+
+    def listed(v):
+        return v if isinstance(v, list) else [v]
+
+    def names_caller(st) -> bool:
+        p = st.get("Principal")
+        if p == "*":
+            return True
+        values = listed(p.get("AWS", [])) if isinstance(p, dict) else []
+        return any(v in ("*", caller_account, f"arn:aws:iam::{caller_account}:root", caller_arn)
+                   for v in values)
+
+    def has_action(st) -> bool:
+        return any(fnmatch.fnmatchcase("sts:assumerole", a.lower())
+                   for a in listed(st.get("Action", [])))
+
+    matching = [st for st in statements if names_caller(st) and has_action(st)]
+    if any(st.get("Effect") == "Deny" for st in matching):
+        return False
+    return any(st.get("Effect") == "Allow" for st in matching)
+
+
+def patch_assume_role_trust() -> None:
+    """Lab extension 20 (see the module docstring)."""
+    from moto.core.exceptions import AccessDeniedError
+    from moto.iam.models import iam_backends
+    from moto.sts.responses import TokenResponse
+
+    original = TokenResponse.assume_role
+
+    def assume_role(self):
+        role_arn = self._get_param("RoleArn") or ""
+        parts = role_arn.split(":")
+        account = parts[4] if len(parts) > 5 else ""
+        if TrustSwitch.on and account in (ACCOUNT, OTHER_ACCOUNT):
+            _, caller_arn, caller_account = self.backend.get_caller_identity(
+                self.get_access_key(), self.region)
+            name = role_arn.rsplit("/", 1)[-1]
+            role = next((r for r in iam_backends[account]["aws"].roles.values()
+                         if r.name == name), None)
+            if role is None or not trust_allows(role.assume_role_policy_document,
+                                                caller_arn, caller_account):
+                raise AccessDeniedError(caller_arn, f"sts:AssumeRole on resource: {role_arn}")
+        return original(self)
+
+    TokenResponse.assume_role = assume_role
+
+
+def patch_simulate_principal_policy() -> None:
+    """Lab extension 20 (see the module docstring)."""
+    from moto.core.exceptions import _RESTError
+    from moto.core.responses import ActionResult
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.iam.responses import IamResponse
+
+    class InvalidInput(_RESTError):
+        code = 400
+
+    def simulate_principal_policy(self):
+        source = self._get_param("PolicySourceArn") or ""
+        actions = self._get_param("ActionNames", [])
+        resources = self._get_param("ResourceArns", []) or ["*"]
+        role = next((r for r in self.backend.roles.values() if r.arn == source), None)
+        if role is None:
+            raise InvalidInput("InvalidInput", f"lab: PolicySourceArn {source} is not a known role")
+        policies = [IAMPolicy(doc) for doc in role.policies.values()]
+        policies += [IAMPolicy(p) for p in role.managed_policies.values()]
+        results = []
+        for action in actions:
+            for resource in resources:
+                seen = [p.is_action_permitted(action, resource) for p in policies]
+                if PermissionResult.DENIED in seen:
+                    decision = "explicitDeny"
+                elif PermissionResult.PERMITTED in seen:
+                    decision = "allowed"
+                else:
+                    decision = "implicitDeny"
+                results.append({"EvalActionName": action, "EvalResourceName": resource,
+                                "EvalDecision": decision})
+        return ActionResult({"EvaluationResults": results, "IsTruncated": False})
+
+    IamResponse.simulate_principal_policy = simulate_principal_policy
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="ecr-doctor lab: moto with lab extensions")
     ap.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1 (0 = pick one)")
@@ -1419,6 +1618,8 @@ def main(argv=None) -> int:
     patch_endpoint_state()
     patch_endpoint_eni_addresses()
     patch_ecr_pull_through_cache()
+    patch_assume_role_trust()
+    patch_simulate_principal_policy()
     window = SigV4WindowMiddleware(DomainDispatcherApplication(create_backend_app),
                                    args.clock_offset)
     app = ClockOffsetMiddleware(window, args.clock_offset + args.date_header_offset)
@@ -1447,6 +1648,7 @@ def main(argv=None) -> int:
         users = seed(endpoint)
         extra["other_account"] = seed_other_account()
         extra["missing_images"] = seed_missing_images(endpoint)
+        extra["pull_roles"] = seed_pull_roles(endpoint)
         if args.vpc_worlds:
             t1 = time.monotonic()
             extra["vpc_worlds"] = worlds = seed_vpc_worlds(endpoint)
@@ -1475,6 +1677,7 @@ def main(argv=None) -> int:
             extra["clients"] = start_client_stand_ins(endpoint, worlds, side)
         if args.enforce_auth:
             enable_auth(endpoint)
+        TrustSwitch.on = True  # extension 20, after the seeding
         window.on = True  # extension 6, after the seeding signed with the real clock
     except Exception as e:  # noqa: BLE001
         log.error("seeding failed: %r", e)
