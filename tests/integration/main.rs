@@ -11,4 +11,5 @@ mod harness;
 mod identity;
 mod missing;
 mod progress;
+mod public;
 mod vpc;
