@@ -352,7 +352,7 @@ mod tests {
         let o = check("registry.auth", auth, cx).await;
         // no answer scripted for the Bearer request: /v2/ answers it 401 too
         assert_eq!(o.code, Auth::Unauthorized);
-        let reqs = net.requests.lock().unwrap();
+        let reqs = net.requests.lock().unwrap().clone();
         assert_eq!(reqs.len(), 3);
         assert!(reqs[0].basic_auth.is_none() && reqs[0].headers.is_empty());
         assert_eq!(reqs[1].url, REALM);
@@ -363,7 +363,6 @@ mod tests {
             .headers
             .contains(&("Authorization".into(), "Bearer bearer-secret-123".into())));
         assert!(!crate::redact::apply("x bearer-secret-123 y", false).contains("bearer-secret-123"));
-        drop(reqs);
         // with the Bearer, /v2/ answers 200
         let mut net = FakeNet::default();
         net.http.insert(

@@ -509,6 +509,7 @@ mod tests {
         assert_eq!(run(Err(e)).await.code, T::AccessDenied);
     }
 
+    #[allow(clippy::result_large_err)]
     fn public_token(ttl: u64) -> Result<AuthorizationData, ApiError> {
         let token = base64::engine::general_purpose::STANDARD.encode("AWS:public-password-xyz");
         Ok(AuthorizationData {
