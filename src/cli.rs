@@ -213,6 +213,14 @@ fn reconcile(cli: &mut Cli) -> Result<(), String> {
         .clone()
         .or_else(|| cli.image.as_ref().and_then(|i| i.registry.clone()));
     if let Some(reg) = registry {
+        if crate::aws::is_public_registry(&reg) {
+            // ECR Public: tokens come from us-east-1 whatever --region says, so any region
+            // goes; without one, the token's region is the natural default
+            if cli.region.is_none() {
+                cli.region = Some(crate::aws::ECR_PUBLIC_TOKEN_REGION.to_string());
+            }
+            return Ok(());
+        }
         let parsed = crate::aws::parse_registry_host(&reg).ok_or("bad registry")?;
         match &cli.region {
             Some(r) if *r != parsed.region => {
@@ -475,6 +483,16 @@ mod tests {
         .unwrap();
         reconcile(&mut c).unwrap();
         assert_eq!(c.region.as_deref(), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn ecr_public_goes_with_any_region() {
+        let mut c = parse_args(&["--region", "eu-west-1", "--registry", "public.ecr.aws"]).unwrap();
+        reconcile(&mut c).unwrap();
+        assert_eq!(c.region.as_deref(), Some("eu-west-1"));
+        let mut c = parse_args(&["--image", "public.ecr.aws/nginx/nginx:1.27"]).unwrap();
+        reconcile(&mut c).unwrap();
+        assert_eq!(c.region.as_deref(), Some("us-east-1"));
     }
 
     #[test]

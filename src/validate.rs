@@ -61,16 +61,13 @@ pub fn registry(s: &str) -> Result<String, String> {
         .trim_start_matches("https://")
         .trim_end_matches('/')
         .to_ascii_lowercase();
-    if host == aws::ECR_PUBLIC_REGISTRY {
-        return Err(
-            "'public.ecr.aws' is ECR Public, which this version does not diagnose yet (expected a private registry <account>.dkr.ecr.<region>.amazonaws.com)"
-                .to_string(),
-        );
+    if aws::is_public_registry(&host) {
+        return Ok(aws::ECR_PUBLIC_REGISTRY.to_string());
     }
     match aws::parse_registry_host(&host) {
         Some(r) => Ok(r.host),
         None => Err(format!(
-            "'{s}' is not an ECR registry host (expected <12-digit account>.dkr.ecr.<region>.amazonaws.com)"
+            "'{s}' is not an ECR registry host (expected <12-digit account>.dkr.ecr.<region>.amazonaws.com, or public.ecr.aws)"
         )),
     }
 }
@@ -114,7 +111,10 @@ pub fn image(s: &str) -> Result<ImageRef, String> {
     let mut rest = s.trim();
     let mut registry = None;
     if let Some((first, tail)) = rest.split_once('/') {
-        if first.contains('.') {
+        if aws::is_public_registry(first) {
+            registry = Some(aws::ECR_PUBLIC_REGISTRY.to_string());
+            rest = tail;
+        } else if first.contains('.') {
             match aws::parse_registry_host(first) {
                 Some(r) => registry = Some(r.host),
                 None => return bad("the registry part is not an ECR registry host"),
@@ -258,9 +258,13 @@ mod tests {
             registry("https://123456789012.dkr.ecr.us-east-1.amazonaws.com/").unwrap(),
             "123456789012.dkr.ecr.us-east-1.amazonaws.com"
         );
-        assert!(registry("public.ecr.aws")
-            .unwrap_err()
-            .contains("ECR Public"));
+        assert_eq!(
+            registry("https://Public.ecr.aws/").unwrap(),
+            "public.ecr.aws"
+        );
+        let i = image("public.ecr.aws/nginx/nginx:1.27").unwrap();
+        assert_eq!(i.registry.as_deref(), Some("public.ecr.aws"));
+        assert_eq!(i.repository, "nginx/nginx");
         assert!(registry("docker.io").is_err());
     }
 

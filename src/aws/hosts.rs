@@ -77,6 +77,30 @@ pub fn service_name(region: &str, svc: &str) -> String {
     }
 }
 
+/// The registry of ECR Public.
+pub const ECR_PUBLIC_REGISTRY: &str = "public.ecr.aws";
+
+/// The only region whose ECR Public API issues login tokens for `public.ecr.aws` (the API
+/// also answers in us-west-2; the credential helper hard-codes us-east-1).
+pub const ECR_PUBLIC_TOKEN_REGION: &str = "us-east-1";
+
+/// Whether `host` is the ECR Public registry.
+pub fn is_public_registry(host: &str) -> bool {
+    host.eq_ignore_ascii_case(ECR_PUBLIC_REGISTRY)
+}
+
+/// The token endpoint (`realm`) of `public.ecr.aws`: it trades Basic `AWS:<password>` for a
+/// Bearer token; `/v2/` refuses Basic auth.
+pub const ECR_PUBLIC_REALM: &str = "https://public.ecr.aws/token/";
+
+/// The ECR Public API host that issues tokens: `api.ecr-public.us-east-1.amazonaws.com`.
+pub fn public_api_host() -> String {
+    format!(
+        "api.ecr-public.{ECR_PUBLIC_TOKEN_REGION}.{}",
+        partition_of(ECR_PUBLIC_TOKEN_REGION).dns_suffix
+    )
+}
+
 /// A private ECR registry host, split into its parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistryHost {
@@ -396,6 +420,15 @@ mod tests {
                 Some(r.host.as_str())
             );
         }
+    }
+
+    #[test]
+    fn ecr_public_names() {
+        assert!(is_public_registry("public.ecr.aws"));
+        assert!(is_public_registry("PUBLIC.ecr.aws"));
+        assert!(!is_public_registry("public.ecr.aws.evil.example"));
+        assert_eq!(public_api_host(), "api.ecr-public.us-east-1.amazonaws.com");
+        assert_eq!(ECR_PUBLIC_TOKEN_REGION, "us-east-1");
     }
 
     #[test]

@@ -32,6 +32,7 @@ crate::codes! {
         UnparseableConfig = "unparseable-config",
         KeychainNotInspectable = "keychain-not-inspectable",
         NoRegistry = "no-registry",
+        AnonymousPull = "anonymous-pull",
     }
 }
 
@@ -418,6 +419,14 @@ pub fn config(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<DockerCode>> {
             .collect();
         others.sort();
         others.dedup();
+        if crate::aws::is_public_registry(&host) {
+            // public.ecr.aws serves pulls without a login: docker pulls anonymously, under
+            // the per-source-IP rate limit of unauthenticated pulls
+            return base
+                .with_code(D::AnonymousPull)
+                .fact("anonymous", true)
+                .fact("other_registries", (!others.is_empty()).then_some(others));
+        }
         if !others.is_empty() {
             return base
                 .with_code(D::StoredAuthOtherRegistry)
@@ -644,6 +653,37 @@ mod tests {
         let o = run(json!({"auths": {"ghcr.io": {"auth": base64::engine::general_purpose::STANDARD.encode("me:gh-password-1")}}})).await;
         assert_eq!(o.code, D::NoAuthConfigured);
         assert_eq!(o.facts["config_found"], true);
+    }
+
+    #[tokio::test]
+    async fn ecr_public_without_login_or_helper_pulls_anonymously() {
+        let public = Some("public.ecr.aws");
+        // no configuration at all
+        let (o, _) = run_with(FakeDocker::default(), &[], public).await;
+        assert_eq!(o.code, D::AnonymousPull);
+        assert_eq!(o.facts["anonymous"], true);
+        let msg = render("docker.config", &o);
+        assert!(msg.contains("anonymously"), "{msg}");
+        // logins for private registries only: still anonymous for public.ecr.aws
+        let docker = file(&json!({"auths": {REG: {"auth": ecr_auth(3600 * 5)}}}).to_string());
+        let (o, _) = run_with(docker, &[], public).await;
+        assert_eq!(o.code, D::AnonymousPull);
+        assert_eq!(o.facts["other_registries"], json!([REG]));
+        // a stored login for public.ecr.aws: not anonymous
+        let docker =
+            file(&json!({"auths": {"public.ecr.aws": {"auth": ecr_auth(3600 * 5)}}}).to_string());
+        let (o, _) = run_with(docker, &[], public).await;
+        assert_eq!(o.code, D::OkStoredToken);
+        // the rate limit shows as toomanyrequests; the fix logs in from us-east-1
+        let cat = crate::catalog::Catalog::embedded();
+        let c = &cat.get("docker.config").unwrap().codes["anonymous-pull"];
+        assert_eq!(c.severity, crate::catalog::Severity::Warn);
+        assert!(c
+            .remediation
+            .as_deref()
+            .unwrap()
+            .contains("toomanyrequests: Rate exceeded"));
+        assert!(c.commands[0].contains("--region us-east-1"));
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 //! `image.layer-download` (the smallest layer through the registry's redirect to S3, its
 //! sha256 verified).
 
-use super::registry::{auth_request, registry_error, request_failed};
+use super::registry::{registry_auth, registry_error, request, request_failed, BearerFailure};
 use super::{Ctx, Manifest};
 use crate::engine::Finding;
 use crate::oci::{self, Kind, MANIFEST_ACCEPT};
@@ -52,13 +52,31 @@ pub fn manifest(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<ManifestCode>> {
         };
         let repo = image.repository.clone();
         let url = |reference: &str| format!("https://{registry}/v2/{repo}/manifests/{reference}");
-        let Some(req) = auth_request(&cx, url(&image.reference), Some(MANIFEST_ACCEPT)) else {
-            return Finding::new(M::NoToken);
-        };
         let mut base = Finding::new(M::Ok)
             .fact("image", image.to_string())
             .fact("repository", repo.clone())
             .fact("reference", image.reference.clone());
+        let ra = match registry_auth(&cx, &repo).await {
+            Ok(Some(a)) => a,
+            Ok(None) => return Finding::new(M::NoToken),
+            Err(BearerFailure::Request(f)) => return request_failed(base, M::RequestFailed, &f),
+            Err(BearerFailure::Status(status, err)) => {
+                return base
+                    .with_code(M::AccessDenied)
+                    .fact("http_status", status)
+                    .fact("registry_error", err)
+                    .fact("bearer_refused", true)
+            }
+            Err(BearerFailure::NoToken) => {
+                return base
+                    .with_code(M::AccessDenied)
+                    .fact("http_status", 200)
+                    .fact("bearer_refused", true)
+            }
+        };
+        let Some(req) = request(&cx, &ra, url(&image.reference), Some(MANIFEST_ACCEPT)) else {
+            return Finding::new(M::NoToken);
+        };
         // the account that owns the repository (`--registry-id` of ECR commands)
         if let Some(r) = crate::aws::parse_registry_host(&registry) {
             base = base.fact("registry_account", r.account);
@@ -75,8 +93,12 @@ pub fn manifest(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<ManifestCode>> {
             404 => {
                 // does the repository exist? then the tag is what is missing
                 let mut o = base.with_code(M::NotFound).fact("missing", "image");
-                let tags_req =
-                    auth_request(&cx, format!("https://{registry}/v2/{repo}/tags/list"), None);
+                let tags_req = request(
+                    &cx,
+                    &ra,
+                    format!("https://{registry}/v2/{repo}/tags/list"),
+                    None,
+                );
                 if let Some(t) = tags_req {
                     if let Ok(tr) = cx.net.get(t).await {
                         o = if tr.status == 200 {
@@ -119,7 +141,7 @@ pub fn manifest(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<ManifestCode>> {
                     .fact("platform", cx.opts.platform.clone())
                     .fact("platforms", platforms);
             };
-            let Some(req) = auth_request(&cx, url(&d), Some(MANIFEST_ACCEPT)) else {
+            let Some(req) = request(&cx, &ra, url(&d), Some(MANIFEST_ACCEPT)) else {
                 return Finding::new(M::NoToken);
             };
             let r2 = match cx.net.get(req).await {
@@ -173,17 +195,35 @@ pub fn layer_download(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Layer>> {
         let Some((digest, size)) = m.layers.iter().min_by_key(|l| l.1).cloned() else {
             return Finding::new(Layer::NoLayers);
         };
-        let Some(req) = auth_request(
+        let base = Finding::new(Layer::Ok)
+            .fact("digest", digest.clone())
+            .fact("size", size)
+            .fact("repository", m.repository.clone());
+        let ra = match registry_auth(&cx, &m.repository).await {
+            Ok(Some(a)) => a,
+            Ok(None) => return Finding::new(Layer::NoToken),
+            Err(BearerFailure::Request(f)) => {
+                return request_failed(base, Layer::RequestFailed, &f)
+            }
+            Err(BearerFailure::Status(status, _)) => {
+                return base
+                    .with_code(Layer::UnexpectedStatus)
+                    .fact("http_status", status)
+            }
+            Err(BearerFailure::NoToken) => {
+                return base
+                    .with_code(Layer::UnexpectedStatus)
+                    .fact("http_status", 200)
+            }
+        };
+        let Some(req) = request(
             &cx,
+            &ra,
             format!("https://{registry}/v2/{}/blobs/{digest}", m.repository),
             None,
         ) else {
             return Finding::new(Layer::NoToken);
         };
-        let base = Finding::new(Layer::Ok)
-            .fact("digest", digest.clone())
-            .fact("size", size)
-            .fact("repository", m.repository.clone());
         let first = match cx.net.get(HttpRequest { keep: 0, ..req }).await {
             Ok(r) => r,
             Err(f) => return request_failed(base, Layer::RequestFailed, &f),

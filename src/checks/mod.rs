@@ -132,6 +132,7 @@ pub enum Target {
 impl Target {
     pub fn name(self, cx: &Ctx) -> Option<String> {
         match self {
+            Target::Api if cx.is_public() => Some(crate::aws::public_api_host()),
             Target::Api => Some(crate::aws::api_host(cx.region())),
             Target::Registry => cx.registry(),
             Target::Layers => Some(crate::aws::layer_host(cx.region())),
@@ -244,6 +245,16 @@ impl Ctx {
         let _ = self.board.manifest.set(v);
     }
 
+    /// Whether the registry under diagnosis is ECR Public (`public.ecr.aws`): only the flags
+    /// can name it, so this never reads the identity.
+    pub fn is_public(&self) -> bool {
+        self.opts
+            .registry
+            .as_deref()
+            .or_else(|| self.opts.image.as_ref().and_then(|i| i.registry.as_deref()))
+            .is_some_and(crate::aws::is_public_registry)
+    }
+
     /// The registry being diagnosed: `--registry`, the image's registry, or the caller's own
     /// (which reads the identity).
     pub fn registry(&self) -> Option<String> {
@@ -328,15 +339,21 @@ pub fn registrations() -> Vec<Registration<Ctx>> {
         R::new("net.ecr-api", &[Connect, Connect, Connect], conn::api),
         R::new("net.ecr-dkr", &[Connect, Connect, Connect], conn::dkr),
         R::new("net.s3", &[Connect, Connect, Connect], conn::s3),
-        R::new("registry.auth", &[Http], registry::auth),
+        // ECR Public: /v2/ unauthenticated, its token endpoint, /v2/ with the Bearer token
+        R::new("registry.auth", &[Http, Http, Http], registry::auth),
         // the manifest, then the tag list or the index's platform entry; on a 404 the
         // hints' reads: the pull-through cache rules then the registry policy, while the
         // lifecycle policy is read alongside
-        R::new("image.manifest", &[Http, Http, Api, Api], image::manifest),
+        // (ECR Public: first the token endpoint for a Bearer token)
+        R::new(
+            "image.manifest",
+            &[Http, Http, Http, Api, Api],
+            image::manifest,
+        ),
         // the blob request, the redirect to S3, the body
         R::new(
             "image.layer-download",
-            &[Http, Http, Body],
+            &[Http, Http, Http, Body],
             image::layer_download,
         ),
     ]
@@ -467,6 +484,9 @@ pub mod fake {
         pub identity: Result<CallerIdentity, ApiError>,
         pub token: Result<AuthorizationData, ApiError>,
         pub token_requests: Mutex<Vec<Option<String>>>,
+        /// `ecr-public:GetAuthorizationToken` answer, and how many times it was asked.
+        pub public_token: Result<AuthorizationData, ApiError>,
+        pub public_token_requests: Arc<Mutex<u32>>,
         pub vpc: Result<VpcSnapshot, ApiError>,
         /// `ecr:GetRepositoryPolicy` answers, and the `(registry, repository)` asked.
         pub repo_policy: Result<Option<String>, ApiError>,
@@ -547,9 +567,19 @@ pub mod fake {
             req: crate::probes::net::HttpRequest,
         ) -> BoxFuture<'_, Result<crate::probes::net::HttpResponse, crate::probes::net::HttpFailure>>
         {
-            let r = self.http.get(&req.url).cloned().unwrap_or(Err(
-                crate::probes::net::HttpFailure::Connect(format!("unscripted {}", req.url)),
-            ));
+            // a request with a Bearer token is answered by `"<url> bearer"` when scripted
+            let bearer = req
+                .headers
+                .iter()
+                .any(|(k, v)| k == "Authorization" && v.starts_with("Bearer "));
+            let r = bearer
+                .then(|| self.http.get(&format!("{} bearer", req.url)).cloned())
+                .flatten()
+                .or_else(|| self.http.get(&req.url).cloned())
+                .unwrap_or(Err(crate::probes::net::HttpFailure::Connect(format!(
+                    "unscripted {}",
+                    req.url
+                ))));
             self.requests.lock().unwrap().push(req);
             async move { r }.boxed()
         }
@@ -615,6 +645,12 @@ pub mod fake {
                 identity: Ok(identity()),
                 token: Err(service_error(500, "NotScripted", "no token scripted")),
                 token_requests: Mutex::new(vec![]),
+                public_token: Err(service_error(
+                    500,
+                    "NotScripted",
+                    "no public token scripted",
+                )),
+                public_token_requests: Arc::new(Mutex::new(0)),
                 vpc: Err(service_error(
                     400,
                     "InvalidVpcID.NotFound",
@@ -657,6 +693,11 @@ pub mod fake {
         ) -> BoxFuture<'_, Result<AuthorizationData, ApiError>> {
             self.token_requests.lock().unwrap().push(registry_id);
             let r = self.token.clone();
+            async move { r }.boxed()
+        }
+        fn public_authorization_token(&self) -> BoxFuture<'_, Result<AuthorizationData, ApiError>> {
+            *self.public_token_requests.lock().unwrap() += 1;
+            let r = self.public_token.clone();
             async move { r }.boxed()
         }
         fn repository_policy(

@@ -33,6 +33,11 @@ crate::codes! {
         Unreachable = "unreachable",
         ApiError = "api-error",
         NoIdentity = "no-identity",
+        OkPublic = "ok-public",
+        PublicAccessDenied = "public-access-denied",
+        PublicUnreachable = "public-unreachable",
+        PublicExpired = "public-expired",
+        PublicExpiresSoon = "public-expires-soon",
     }
 }
 
@@ -73,6 +78,9 @@ pub fn get(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<TokenCode>> {
         let registry = cx
             .registry()
             .unwrap_or_else(|| crate::aws::registry_host(&identity.account, cx.region()));
+        if crate::aws::is_public_registry(&registry) {
+            return public(&cx, identity, registry).await;
+        }
         let target = crate::aws::parse_registry_host(&registry);
         let registry_id = target
             .as_ref()
@@ -180,6 +188,73 @@ pub fn get(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<TokenCode>> {
         base.with_code(code)
     }
     .boxed()
+}
+
+/// ECR Public: `ecr-public:GetAuthorizationToken` in us-east-1, whatever `--region` says.
+async fn public(
+    cx: &Ctx,
+    identity: crate::checks::Identity,
+    registry: String,
+) -> Finding<TokenCode> {
+    let api_region = crate::aws::ECR_PUBLIC_TOKEN_REGION;
+    let facts = |f: Finding<TokenCode>| {
+        f.fact("registry", registry.clone())
+            .fact("public", true)
+            .fact("api_region", api_region)
+            .fact("api_host", crate::aws::public_api_host())
+            .fact("region_ignored", cx.region() != api_region)
+    };
+    let data = match cx.aws.public_authorization_token().await {
+        Ok(d) => d,
+        Err(e) => {
+            let code = match e.class() {
+                _ if e.is_throttled() => T::Throttled,
+                ErrorClass::AccessDenied => T::PublicAccessDenied,
+                ErrorClass::Unreachable => T::PublicUnreachable,
+                ErrorClass::InvalidCredentials => T::InvalidCredentials,
+                ErrorClass::ClockRejected => T::ClockRejected,
+                ErrorClass::NotFound | ErrorClass::Other => T::ApiError,
+            };
+            let mut o =
+                with_api_error(facts(Finding::new(code)), &e).fact("arn", identity.arn.clone());
+            if let Some((kind, name)) = iam_target(&identity.arn) {
+                o = o.fact("iam_kind", kind).fact("iam_name", name);
+            }
+            return o;
+        }
+    };
+    let base = facts(Finding::new(T::OkPublic)).fact("endpoint", data.exchange.endpoint.clone());
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(data.token.expose().trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+        return base.with_code(T::MalformedToken);
+    };
+    let password = Secret::new(password);
+    if user != "AWS" {
+        return base.with_code(T::UnexpectedUser).fact("user", user);
+    }
+    let now = (cx.now)();
+    let expires_at = data.expires_at;
+    let hours_left = expires_at.map(|e| hours_until(e, now));
+    let base = base
+        .fact("user", "AWS")
+        .fact("expires_at", expires_at.map(rfc3339))
+        .fact("hours_left", hours_left.map(|h| (h * 10.0).round() / 10.0));
+    let code = match hours_left {
+        Some(h) if h <= 0.0 => T::PublicExpired,
+        Some(h) if h < 1.0 => T::PublicExpiresSoon,
+        _ => T::OkPublic,
+    };
+    if code != T::PublicExpired {
+        cx.set_token(Token {
+            registry,
+            password,
+            expires_at,
+        });
+    }
+    base.with_code(code)
 }
 
 #[cfg(test)]
@@ -520,6 +595,115 @@ mod tests {
             "is not authorized to perform: ecr:GetAuthorizationToken",
         );
         assert_eq!(run(Err(e)).await.code, T::AccessDenied);
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn public_token(ttl: u64) -> Result<AuthorizationData, ApiError> {
+        let token = base64::engine::general_purpose::STANDARD.encode("AWS:public-password-xyz");
+        Ok(AuthorizationData {
+            token: Secret::new(token),
+            expires_at: Some(now() + Duration::from_secs(ttl)),
+            proxy_endpoint: None,
+            exchange: exchange(),
+        })
+    }
+
+    async fn run_public(
+        tok: Result<AuthorizationData, ApiError>,
+        region: &str,
+    ) -> (Finding<TokenCode>, Arc<Ctx>) {
+        run_public_counted(tok, region, Default::default()).await
+    }
+
+    async fn run_public_counted(
+        tok: Result<AuthorizationData, ApiError>,
+        region: &str,
+        asked: Arc<std::sync::Mutex<u32>>,
+    ) -> (Finding<TokenCode>, Arc<Ctx>) {
+        let aws = FakeAws {
+            public_token: tok,
+            public_token_requests: asked,
+            // a private token would pass: only the public path gives ok-public
+            token: token("AWS", 12 * 3600, OWN),
+            ..Default::default()
+        };
+        let mut cx = ctx(aws, &[]);
+        let c = Arc::get_mut(&mut cx).unwrap();
+        c.opts.registry = Some("public.ecr.aws".into());
+        c.opts.region = region.into();
+        c.set_identity(Identity {
+            account: "123456789012".into(),
+            arn: "arn:aws:iam::123456789012:user/dev".into(),
+        });
+        let o = get(cx.clone()).await;
+        render("token.get", &o);
+        (o, cx)
+    }
+
+    #[tokio::test]
+    async fn ecr_public_takes_its_token_from_us_east_1_whatever_the_region() {
+        let asked = Arc::new(std::sync::Mutex::new(0));
+        let (o, cx) = run_public_counted(public_token(12 * 3600), "eu-west-1", asked.clone()).await;
+        assert_eq!(o.code, T::OkPublic);
+        assert_eq!(*asked.lock().unwrap(), 1);
+        assert_eq!(o.facts["api_region"], "us-east-1");
+        assert_eq!(
+            o.facts["api_host"],
+            "api.ecr-public.us-east-1.amazonaws.com"
+        );
+        assert_eq!(o.facts["region_ignored"], true);
+        assert_eq!(o.facts["hours_left"], 12.0);
+        let t = cx.token().unwrap();
+        assert_eq!(t.registry, "public.ecr.aws");
+        assert_eq!(t.password.expose(), "public-password-xyz");
+        let msg = render("token.get", &o);
+        assert!(msg.contains("in us-east-1, not <region>"), "{msg}");
+        let facts = serde_json::to_string(&o.facts).unwrap();
+        assert!(!facts.contains("public-password-xyz"), "{facts}");
+        // in us-east-1 there is nothing to point out
+        let (o, _) = run_public(public_token(12 * 3600), "us-east-1").await;
+        assert_eq!(o.facts["region_ignored"], false);
+        assert!(!render("token.get", &o).contains(", not <region>"));
+        // the fix names the only region that works
+        let cat = crate::catalog::Catalog::embedded();
+        let c = &cat.get("token.get").unwrap().codes["ok-public"];
+        assert!(c.commands.contains(&"aws ecr-public get-login-password --region us-east-1 | docker login --username AWS --password-stdin public.ecr.aws".to_string()));
+    }
+
+    #[tokio::test]
+    async fn ecr_public_denial_names_both_actions_and_expiry_is_checked() {
+        let e = service_error(
+            403,
+            "AccessDeniedException",
+            "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: ecr-public:GetAuthorizationToken on resource: *",
+        );
+        let (o, cx) = run_public(Err(e), "eu-west-1").await;
+        assert_eq!(o.code, T::PublicAccessDenied);
+        assert!(cx.token().is_none());
+        let msg = render("token.get", &o);
+        assert!(
+            msg.contains("ecr-public:GetAuthorizationToken")
+                && msg.contains("sts:GetServiceBearerToken"),
+            "{msg}"
+        );
+        let cat = crate::catalog::Catalog::embedded();
+        let c = &cat.get("token.get").unwrap().codes["public-access-denied"];
+        assert!(c.commands[0].contains(r#""sts:GetServiceBearerToken""#));
+        let (o, _) = run_public(public_token(600), "us-east-1").await;
+        assert_eq!(o.code, T::PublicExpiresSoon);
+        let mut expired = public_token(0).unwrap();
+        expired.expires_at = Some(now() - Duration::from_secs(60));
+        let (o, cx) = run_public(Ok(expired), "us-east-1").await;
+        assert_eq!(o.code, T::PublicExpired);
+        assert!(cx.token().is_none());
+        let e = crate::probes::ApiError {
+            failure: crate::probes::ApiFailure::Unreachable {
+                detail: "dns error".into(),
+            },
+            exchange: exchange(),
+        };
+        let (o, _) = run_public(Err(e), "eu-west-1").await;
+        assert_eq!(o.code, T::PublicUnreachable);
     }
 
     #[test]

@@ -560,6 +560,40 @@ impl AwsProbe for SdkProbe {
         .boxed()
     }
 
+    fn public_authorization_token(&self) -> BoxFuture<'_, Result<AuthorizationData, ApiError>> {
+        async move {
+            let conf = self.call_config().await?;
+            let conf = conf
+                .to_builder()
+                .region(Region::new(crate::aws::ECR_PUBLIC_TOKEN_REGION))
+                .build();
+            let ecr = aws_sdk_ecrpublic::Client::new(&conf);
+            let cap = Capture::default();
+            let out = ecr
+                .get_authorization_token()
+                .customize()
+                .interceptor(cap.clone())
+                .send()
+                .await
+                .map_err(|e| classify(&e, cap.get()))?;
+            let data = out.authorization_data().ok_or_else(|| ApiError {
+                failure: ApiFailure::Other {
+                    detail: "GetAuthorizationToken answered without authorizationData".into(),
+                },
+                exchange: cap.get(),
+            })?;
+            Ok(AuthorizationData {
+                token: Secret::new(data.authorization_token().unwrap_or_default()),
+                expires_at: data
+                    .expires_at()
+                    .and_then(|d| SystemTime::try_from(*d).ok()),
+                proxy_endpoint: None,
+                exchange: cap.get(),
+            })
+        }
+        .boxed()
+    }
+
     fn repository_policy(
         &self,
         registry_id: String,

@@ -229,6 +229,10 @@ pub trait AwsProbe: Send + Sync {
         &self,
         registry_id: Option<String>,
     ) -> BoxFuture<'_, Result<AuthorizationData, ApiError>>;
+    /// `ecr-public:GetAuthorizationToken`, always in us-east-1 (the only region whose token
+    /// logs in to `public.ecr.aws`), whatever the probe's region. Its answer has no
+    /// `proxyEndpoint`.
+    fn public_authorization_token(&self) -> BoxFuture<'_, Result<AuthorizationData, ApiError>>;
     /// `ecr:GetRepositoryPolicy` of `repository` in the registry of account `registry_id`:
     /// the policy text, `None` when the repository has none.
     fn repository_policy(

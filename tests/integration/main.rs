@@ -11,5 +11,6 @@ mod harness;
 mod identity;
 mod missing;
 mod progress;
+mod public;
 mod role;
 mod vpc;

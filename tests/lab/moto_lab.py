@@ -206,6 +206,17 @@ Lab extensions (what and why):
       attached policies: explicitDeny if any denies, else allowed if any allows, else
       implicitDeny; no context keys (a conditional statement is moto's business). Other
       policy sources are answered 400 InvalidInput.
+ 40. ECR Public GetAuthorizationToken (EcrPublicTokenMiddleware, in front of moto). Why: moto
+    has no ecr-public backend (HTTP 500). A request signed for the service `ecr-public`
+    with `X-Amz-Target: SpencerFrontendService.GetAuthorizationToken` is answered as ECR
+    Public does (awsJson1.1): one object, not a list, {"authorizationData":
+    {"authorizationToken": base64("AWS:" + password), "expiresAt": <epoch s>}}, no
+    proxyEndpoint; password = LAB_TOKEN_PASSWORD when set (as extension 1), else an
+    ECR-shaped one; expiresAt = now + LAB_TOKEN_TTL_SECONDS. Opt-in LAB_PUBLIC_TOKEN_DENIED:
+    HTTP 400 AccessDeniedException naming ecr-public:GetAuthorizationToken, as AWS answers a
+    caller without the permission (the lab evaluates no IAM policy for it). The request log
+    (extension 5) records every request's signing service and region ("service",
+    "region" from the SigV4 credential scope), so tests can assert where a token was asked.
 """
 from __future__ import annotations
 
@@ -628,6 +639,46 @@ class SigV4WindowMiddleware:
         return [data]
 
 
+def sigv4_scope(environ) -> tuple[str, str]:
+    """(service, region) of the SigV4 credential scope, or ("", "")."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    if "Credential=" not in auth:
+        return "", ""
+    scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+    return (scope[3] if len(scope) > 3 else "", scope[2] if len(scope) > 2 else "")
+
+
+class EcrPublicTokenMiddleware:
+    """Lab extension 40: ecr-public GetAuthorizationToken (moto has no ecr-public)."""
+
+    TARGET = "SpencerFrontendService.GetAuthorizationToken"
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        service, _ = sigv4_scope(environ)
+        if service != "ecr-public" or environ.get("HTTP_X_AMZ_TARGET") != self.TARGET:
+            return self.app(environ, start_response)
+        if os.environ.get("LAB_PUBLIC_TOKEN_DENIED"):
+            status = "400 Bad Request"
+            body = {
+                "__type": "AccessDeniedException",
+                "message": "User is not authorized to perform: "
+                "ecr-public:GetAuthorizationToken on resource: *",
+            }
+        else:
+            expires = int(time.time()) + token_ttl()
+            password = os.environ.get("LAB_TOKEN_PASSWORD") or make_ecr_password(expires)
+            token = base64.b64encode(f"AWS:{password}".encode("ascii")).decode()
+            status = "200 OK"
+            body = {"authorizationData": {"authorizationToken": token, "expiresAt": expires}}
+        data = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/x-amz-json-1.1"),
+                                ("Content-Length", str(len(data)))])
+        return [data]
+
+
 class RequestLogMiddleware:
     """Lab extension 5: one JSON line per X-Amz-Target request, written before moto runs."""
 
@@ -653,7 +704,9 @@ class RequestLogMiddleware:
                 body = json.loads(text) if text else None
             except ValueError:
                 body = text
-            line = json.dumps({"target": target, "body": body}, separators=(",", ":"))
+            service, region = sigv4_scope(environ)
+            line = json.dumps({"target": target, "body": body, "service": service,
+                               "region": region}, separators=(",", ":"))
             with self.lock, open(self.path, "a") as f:
                 f.write(line + "\n")
         return self.app(environ, start_response)
@@ -1621,6 +1674,8 @@ def main(argv=None) -> int:
     patch_assume_role_trust()
     patch_simulate_principal_policy()
     window = SigV4WindowMiddleware(DomainDispatcherApplication(create_backend_app),
+    backend = EcrPublicTokenMiddleware(DomainDispatcherApplication(create_backend_app))
+    window = SigV4WindowMiddleware(backend,
                                    args.clock_offset)
     app = ClockOffsetMiddleware(window, args.clock_offset + args.date_header_offset)
     if args.request_log:

@@ -30,6 +30,7 @@ crate::codes! {
         PolicyConditional = "policy-conditional",
         AzNotCovered = "az-not-covered",
         NoVpcContext = "no-vpc-context",
+        EcrPublic = "ecr-public",
     }
 }
 
@@ -45,6 +46,7 @@ crate::codes! {
         PolicyDeniesLayerBucket = "policy-denies-layer-bucket",
         PolicyConditional = "policy-conditional",
         NoVpcContext = "no-vpc-context",
+        EcrPublic = "ecr-public",
     }
 }
 
@@ -60,6 +62,7 @@ pub const DKR_CODES: &[Interface] = &[
     Interface::PolicyConditional,
     Interface::AzNotCovered,
     Interface::NoVpcContext,
+    Interface::EcrPublic,
 ];
 
 impl Interface {
@@ -77,7 +80,8 @@ impl Interface {
             | Interface::Missing
             | Interface::MissingInternetRoute
             | Interface::NotAvailable
-            | Interface::NoVpcContext => 6,
+            | Interface::NoVpcContext
+            | Interface::EcrPublic => 6,
         }
     }
 }
@@ -168,6 +172,9 @@ fn interface_endpoint(
     private_dns_required: bool,
 ) -> BoxFuture<'static, Finding<Interface>> {
     async move {
+        if cx.is_public() {
+            return Finding::new(Interface::EcrPublic);
+        }
         let Some((vc, snap)) = context(&cx).await else {
             return Finding::new(Interface::NoVpcContext);
         };
@@ -303,6 +310,9 @@ pub fn ecr_dkr(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Interface>> {
 
 pub fn s3(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Gateway>> {
     async move {
+        if cx.is_public() {
+            return Finding::new(Gateway::EcrPublic);
+        }
         let Some((vc, snap)) = context(&cx).await else {
             return Finding::new(Gateway::NoVpcContext);
         };

@@ -176,6 +176,33 @@ async fn healthy_vpc_passes_everything() {
 }
 
 #[tokio::test]
+async fn endpoint_checks_do_not_apply_to_ecr_public() {
+    // even a VPC without any endpoint: ECR Public has no endpoint service to look for
+    let mut snap = healthy();
+    snap.endpoints.clear();
+    for id in [
+        "vpc.endpoint.ecr-api",
+        "vpc.endpoint.ecr-dkr",
+        "vpc.endpoint.s3",
+    ] {
+        let mut cx = with_vpc(snap.clone());
+        Arc::get_mut(&mut cx).unwrap().opts.registry = Some("public.ecr.aws".into());
+        let o = run(id, cx).await;
+        assert_eq!(o.code, "ecr-public", "{id}");
+        let cat = crate::catalog::Catalog::embedded();
+        let c = &cat.get(id).unwrap().codes["ecr-public"];
+        assert_eq!(c.severity, crate::catalog::Severity::Skip);
+        assert!(
+            c.skip_reason
+                .as_deref()
+                .unwrap()
+                .contains("no VPC endpoint"),
+            "{id}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn lookup_failures() {
     let cx = ctx_with(FakeAws::default(), &[], Ok(None));
     let o = lookup(cx).await.erase();
