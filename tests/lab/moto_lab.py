@@ -1673,7 +1673,6 @@ def main(argv=None) -> int:
     patch_ecr_pull_through_cache()
     patch_assume_role_trust()
     patch_simulate_principal_policy()
-    window = SigV4WindowMiddleware(DomainDispatcherApplication(create_backend_app),
     backend = EcrPublicTokenMiddleware(DomainDispatcherApplication(create_backend_app))
     window = SigV4WindowMiddleware(backend,
                                    args.clock_offset)
