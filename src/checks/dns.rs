@@ -22,10 +22,26 @@ crate::codes! {
         ResolverUnreachable = "resolver-unreachable",
         ServFail = "servfail",
         NoRegistry = "no-registry",
+        NotForEcrPublic = "not-for-ecr-public",
     }
 }
 
-/// `dns.s3`: the S3 gateway endpoint does not change DNS, so no endpoint codes.
+/// `dns.ecr-api` and `dns.ecr-dkr`: every code but the layer host's own.
+pub const ECR_CODES: &[Dns] = &[
+    Dns::Ok,
+    Dns::OkEndpoint,
+    Dns::ResolvesPublic,
+    Dns::NotEndpointAddress,
+    Dns::NxDomain,
+    Dns::NoAddress,
+    Dns::Timeout,
+    Dns::ResolverUnreachable,
+    Dns::ServFail,
+    Dns::NoRegistry,
+];
+
+/// `dns.s3`: the S3 gateway endpoint does not change DNS, so no endpoint codes; and ECR
+/// Public does not serve layers from the region's layer bucket.
 pub const S3_CODES: &[Dns] = &[
     Dns::Ok,
     Dns::NxDomain,
@@ -34,6 +50,7 @@ pub const S3_CODES: &[Dns] = &[
     Dns::ResolverUnreachable,
     Dns::ServFail,
     Dns::NoRegistry,
+    Dns::NotForEcrPublic,
 ];
 
 /// RFC 1918, carrier-grade NAT, link-local and unique-local addresses.
@@ -81,6 +98,11 @@ async fn private_endpoint(cx: &Ctx, host: Target) -> Option<(String, Vec<String>
 
 fn dns(cx: Arc<Ctx>, host: Target) -> BoxFuture<'static, Finding<Dns>> {
     async move {
+        if host == Target::Layers && cx.is_public() {
+            // layers of public.ecr.aws come through its own redirects, which
+            // image.layer-download follows; the region's layer bucket plays no part
+            return Finding::new(Dns::NotForEcrPublic).fact("layer_host", host.name(&cx));
+        }
         let Some(name) = host.name(&cx) else {
             return Finding::new(Dns::NoRegistry);
         };
@@ -238,6 +260,17 @@ mod tests {
                 .code,
             Dns::NxDomain
         );
+    }
+
+    #[tokio::test]
+    async fn ecr_public_has_no_layer_bucket_to_resolve() {
+        let mut cx = ctx(FakeNet::default(), None, None);
+        let c = Arc::get_mut(&mut cx).unwrap();
+        c.opts.registry = Some("public.ecr.aws".into());
+        let o = check("dns.s3", s3, cx.clone()).await;
+        assert_eq!(o.code, Dns::NotForEcrPublic);
+        // the ECR hosts are still resolved (here: unscripted, so NXDOMAIN)
+        assert_eq!(check("dns.ecr-dkr", dkr, cx).await.code, Dns::NxDomain);
     }
 
     #[test]

@@ -332,8 +332,8 @@ pub fn registrations() -> Vec<Registration<Ctx>> {
             &[Metadata, Metadata, Metadata, Api, Api],
             vpc::client_path::check,
         ),
-        R::new("dns.ecr-api", &[Dns], dns::api),
-        R::new("dns.ecr-dkr", &[Dns], dns::dkr),
+        R::subset("dns.ecr-api", &[Dns], dns::api, dns::ECR_CODES),
+        R::subset("dns.ecr-dkr", &[Dns], dns::dkr, dns::ECR_CODES),
         R::subset("dns.s3", &[Dns], dns::s3, dns::S3_CODES),
         // TCP, the proxy's CONNECT when one applies, TLS
         R::new("net.ecr-api", &[Connect, Connect, Connect], conn::api),
