@@ -125,7 +125,7 @@ fn lab_run(lab: &Netlab, image: &str) -> crate::harness::Run {
 
 #[test]
 fn namespace_lab_logs_in_with_a_bearer_and_pulls() {
-    let Some(lab) = Netlab::up("pub", "healthy") else {
+    let Some(lab) = Netlab::up("ecrpub", "healthy") else {
         return;
     };
     let r = lab_run(&lab, "public.ecr.aws/lab/app:1.0");
