@@ -116,6 +116,11 @@ pub fn manifest(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<ManifestCode>> {
                         };
                     }
                 }
+                // the hints read private ECR (the caller's pull-through cache rules and
+                // lifecycle policies): nothing of ECR Public
+                if cx.is_public() {
+                    return o;
+                }
                 let exists = o.facts.get("repository_exists").and_then(|v| v.as_bool());
                 return super::missing::hints(&cx, o, &image, &registry, exists).await;
             }
@@ -516,5 +521,50 @@ mod tests {
         )
         .await;
         assert_eq!(o.code, M::PlatformNotFound);
+    }
+
+    #[tokio::test]
+    async fn ecr_public_pulls_with_a_scoped_bearer_and_asks_private_ecr_nothing() {
+        let pub_url = |p: &str| format!("https://public.ecr.aws/v2/lab/app/{p} bearer");
+        let realm =
+            "https://public.ecr.aws/token/?service=public.ecr.aws&scope=repository%3Alab%2Fapp%3Apull";
+        let mut net = FakeNet::default();
+        net.http
+            .insert(realm.into(), resp(200, &[], br#"{"token":"scoped-456"}"#));
+        net.http.insert(
+            pub_url("manifests/1.2"),
+            resp(
+                404,
+                &[],
+                br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+            ),
+        );
+        net.http.insert(
+            pub_url("tags/list"),
+            resp(200, &[], br#"{"name":"lab/app","tags":["1.0"]}"#),
+        );
+        let net = Arc::new(net);
+        let mut cx = ctx(FakeNet::default(), None, Some("public.ecr.aws/lab/app:1.2"));
+        Arc::get_mut(&mut cx).unwrap().net = net.clone();
+        let o = check("image.manifest", manifest, cx).await;
+        assert_eq!(o.code, M::NotFound, "{:?}", o.facts);
+        assert_eq!(o.facts["missing"], "tag");
+        assert_eq!(o.facts["close_tags"], serde_json::json!(["1.0"]));
+        // no hints from ECR private (they name the caller's account as the registry's and
+        // would list the reads the fake refuses as unread)
+        assert!(!o.facts.contains_key("registry_account"), "{:?}", o.facts);
+        assert!(!o.facts.contains_key("unread"), "{:?}", o.facts);
+        crate::checks::fake::render("image.manifest", &o);
+        let reqs = net.requests.lock().unwrap().clone();
+        assert_eq!(reqs[0].url, realm);
+        let (user, pass) = reqs[0].basic_auth.clone().unwrap();
+        assert_eq!((user.as_str(), pass.expose()), ("AWS", "lab-password-123"));
+        for r in &reqs[1..] {
+            assert!(r.basic_auth.is_none(), "Basic sent to {}", r.url);
+            assert!(r
+                .headers
+                .contains(&("Authorization".into(), "Bearer scoped-456".into())));
+        }
+        assert_eq!(reqs.len(), 3, "{reqs:?}");
     }
 }

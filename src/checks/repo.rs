@@ -22,6 +22,7 @@ crate::codes! {
         PullDenied = "pull-denied",
         ApiError = "api-error",
         NoImage = "no-image",
+        PublicRegistry = "public-registry",
     }
 }
 
@@ -70,6 +71,10 @@ pub fn policy(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Repo>> {
         let Some(image) = cx.opts.image.clone() else {
             return Finding::new(Repo::NoImage);
         };
+        // ECR Public: anyone may pull; its repository policies govern pushes only
+        if cx.is_public() {
+            return Finding::new(Repo::PublicRegistry).fact("repository", image.repository);
+        }
         let Some(identity) = cx.identity().cloned() else {
             return Finding::new(Repo::ApiError);
         };
@@ -207,6 +212,20 @@ mod tests {
             repo_policy: Ok(Some(doc.into())),
             ..Default::default()
         }
+    }
+
+    #[tokio::test]
+    async fn ecr_public_has_no_pull_policy_to_read() {
+        let fake = Arc::new(FakeAws::default());
+        let mut cx = ctx(FakeAws::default(), &[]);
+        let c = Arc::get_mut(&mut cx).unwrap();
+        c.aws = fake.clone();
+        c.opts.image = Some(crate::validate::image("public.ecr.aws/lab/app:1.0").unwrap());
+        let o = policy(cx.clone()).await;
+        assert_eq!(o.code, Repo::PublicRegistry);
+        assert!(fake.policy_requests.lock().unwrap().is_empty());
+        let msg = render("repo.policy", &o);
+        assert!(msg.contains("lab/app is an ECR Public repository"), "{msg}");
     }
 
     #[tokio::test]

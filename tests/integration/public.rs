@@ -1,9 +1,12 @@
 //! ECR Public (`--registry public.ecr.aws`) against the moto lab: its token comes from
 //! ecr-public:GetAuthorizationToken in us-east-1 whatever `--region` says (lab extension 40,
 //! the request log records each request's signing service and region), a denial names both
-//! actions, and docker.config reports an anonymous pull.
+//! actions, and docker.config reports an anonymous pull. In the namespace lab (netlab.sh's
+//! public.ecr.aws stand-in, tests/lab/net/public_front.py, in front of its distribution
+//! registry): the Bearer login and a pull through the built binary.
 
-use crate::harness::{doctor, pairs, Moto};
+use crate::dataplane::Netlab;
+use crate::harness::{doctor, pairs, validate_schema, Moto};
 
 const PUBLIC: &str = "public.ecr.aws";
 
@@ -99,5 +102,144 @@ fn without_login_or_helper_docker_pulls_anonymously() {
     assert!(
         e.contains("aws ecr-public get-login-password --region us-east-1 | docker login --username AWS --password-stdin public.ecr.aws"),
         "{e}"
+    );
+}
+
+/// A run against the namespace lab's public.ecr.aws. dns.s3/net.s3 look at the layer bucket
+/// of --region (eu-west-1), which the lab does not serve (the layers come from us-east-1's
+/// through the registry's redirect): skipped until those checks skip for ECR Public.
+fn lab_run(lab: &Netlab, image: &str) -> crate::harness::Run {
+    lab.doctor(&[
+        "--output",
+        "json",
+        "--registry",
+        PUBLIC,
+        "--region",
+        "eu-west-1",
+        "--image",
+        image,
+        "--skip",
+        "dns.s3,net.s3",
+    ])
+}
+
+#[test]
+fn namespace_lab_logs_in_with_a_bearer_and_pulls() {
+    let Some(lab) = Netlab::up("ecrpub", "healthy") else {
+        return;
+    };
+    let r = lab_run(&lab, "public.ecr.aws/lab/app:1.0");
+    assert_eq!(r.code, 0, "{:?}\n{}", r.not_passing(), r.stderr);
+    validate_schema(&r.stdout);
+    // ECR Public has no repository policy for pulls: the only check that did not pass
+    assert_eq!(r.not_passing(), ["repo.policy=skip/public-registry"]);
+    assert_eq!(
+        r.check("token.get"),
+        ("pass".into(), Some("ok-public".into()))
+    );
+    for (id, host, addr) in [
+        (
+            "ecr-api",
+            "api.ecr-public.us-east-1.amazonaws.com",
+            "198.18.0.31",
+        ),
+        ("ecr-dkr", "public.ecr.aws", "198.18.0.30"),
+    ] {
+        let dns = r.entry(&format!("dns.{id}"));
+        assert_eq!(dns["facts"]["host"], host, "{dns}");
+        assert_eq!(dns["facts"]["addresses"][0], addr, "{dns}");
+        assert_eq!(dns["facts"]["resolver"], "system", "{dns}");
+        let net = r.entry(&format!("net.{id}"));
+        assert_eq!(net["status"], "pass", "{net}");
+        assert!(net["facts"]["cert_issuer"]
+            .as_str()
+            .unwrap()
+            .contains("ecr-doctor lab CA"));
+    }
+    let auth = r.entry("registry.auth");
+    assert_eq!(auth["code"], "ok-bearer", "{auth}");
+    assert_eq!(auth["facts"]["realm"], "https://public.ecr.aws/token/");
+    assert_eq!(auth["facts"]["service"], "public.ecr.aws");
+    assert_eq!(auth["facts"]["http_status"], 200);
+    let image = &lab.lab["images"]["lab/app:1.0"];
+    assert_eq!(
+        r.entry("image.manifest")["facts"]["digest"],
+        image["digest"]
+    );
+    let smallest = image["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .min_by_key(|l| l["size"].as_u64())
+        .unwrap();
+    let dl = r.entry("image.layer-download");
+    assert_eq!(dl["code"], "ok", "{dl}");
+    assert_eq!(dl["facts"]["digest"], smallest["digest"]);
+    assert_eq!(dl["facts"]["bytes"], smallest["size"]);
+    assert_eq!(
+        dl["facts"]["redirect_host"],
+        "prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com"
+    );
+    // it all went through the token endpoint and public.ecr.aws, the blob's 307 passed on
+    let log = std::fs::read_to_string(
+        crate::harness::repo()
+            .join("tests/lab/run")
+            .join(&lab.ns)
+            .join("logs/public-front.log"),
+    )
+    .unwrap();
+    let digest = smallest["digest"].as_str().unwrap();
+    for line in [
+        "GET /token/ 200",
+        "GET /v2/ 401",
+        "GET /v2/ 200",
+        "GET /v2/lab/app/manifests/1.0 200",
+        &format!("GET /v2/lab/app/blobs/{digest} 307"),
+    ] {
+        assert!(log.lines().any(|l| l == line), "no {line:?} in:\n{log}");
+    }
+    // the password and the Bearer tokens stay out of the report
+    let password =
+        std::fs::read_to_string(lab.lab["token_password_file"].as_str().unwrap()).unwrap();
+    assert!(!r.stdout.contains(password.trim()));
+    // (the front's Bearer tokens: 64 URL-safe base64 characters; digests are 64 hex ones)
+    let bearer_like = r
+        .stdout
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .find(|w| w.len() == 64 && !w.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(bearer_like, None, "{}", r.stdout);
+
+    // a multi-platform index, and a missing tag: ECR private is asked nothing about them
+    let r = lab_run(&lab, "public.ecr.aws/lab/multi:1.0");
+    assert_eq!(r.not_passing(), ["repo.policy=skip/public-registry"]);
+    assert_eq!(
+        r.entry("image.manifest")["facts"]["platform"],
+        "linux/amd64"
+    );
+    let r = lab_run(&lab, "public.ecr.aws/lab/app:9.9");
+    let m = r.entry("image.manifest");
+    assert_eq!(m["code"], "not-found", "{m}");
+    assert_eq!(m["facts"]["close_tags"][0], "1.0");
+    assert!(m["facts"].get("unread").is_none(), "{m}");
+    assert!(!m.to_string().contains("aws ecr "), "{m}");
+
+    // the token endpoint refuses the token's password (the front expects another one)
+    lab.world("wrong-token");
+    let r = lab_run(&lab, "public.ecr.aws/lab/app:1.0");
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.not_passing(),
+        [
+            "repo.policy=skip/public-registry",
+            "registry.auth=fail/bearer-refused",
+            "image.manifest=skip/dependency-not-passed",
+            "image.layer-download=skip/dependency-not-passed"
+        ]
+    );
+    let auth = r.entry("registry.auth");
+    assert_eq!(auth["facts"]["realm_status"], 401, "{auth}");
+    assert_eq!(
+        auth["facts"]["registry_error"],
+        "DENIED: Your authorization token is invalid."
     );
 }

@@ -17,9 +17,21 @@
 #   10.1.1.10 ecr.api endpoint, 10.1.1.11 ecr.dkr endpoint, 10.1.1.12 sts, 10.1.1.13 ec2,
 #   198.18.0.10 S3 layer host (a "public" S3 address reached through the gateway endpoint),
 #   198.18.0.20 public ECR address (public-names world; blackholed like a public IP without
-#   a NAT). All are /32 or the VPC /16 on a dummy interface inside NS: never routed out.
+#   a NAT), 198.18.0.30 public.ecr.aws and 198.18.0.31 api.ecr-public.us-east-1 (ECR
+#   Public: public addresses, it has no VPC endpoint). All are /32 or the VPC /16 on a dummy
+#   interface inside NS: never routed out.
 #   dnsmasq on 127.0.0.1:53 (/etc/netns/NS/resolv.conf), moto_lab.py on 127.0.0.1:4566 (http)
-#   + TLS on 10.1.1.10/.12/.13:443 and 198.18.0.10:443, docker-registry on 10.1.1.11:443.
+#   + TLS on 10.1.1.10/.12/.13:443, 198.18.0.10:443 and 198.18.0.31:443, docker-registry on
+#   10.1.1.11:443, net/public_front.py on 198.18.0.30:443. sts.eu-west-1 also resolves to
+#   10.1.1.12 (ECR Public runs with --region eu-west-1 get their identity there).
+# ECR Public stand-in (net/public_front.py, stdlib Python, as public.ecr.aws): GET /token/
+#   with Basic AWS:<token.password> (what moto's ecr-public GetAuthorizationToken, lab
+#   extension 40, hands out: LAB_TOKEN_PASSWORD) answers {"token": <random Bearer>} for the
+#   scopes asked; /v2/... needs that Bearer (else 401 WWW-Authenticate: Bearer
+#   realm="https://public.ecr.aws/token/",service="public.ecr.aws",scope=...; a repository
+#   path needs repository:<repo>:pull in the token) and is forwarded to docker-registry with
+#   its Basic credentials: same images (lab/app:1.0 = public.ecr.aws/lab/app:1.0), 307 to the
+#   layer host passed through. No anonymous tokens (the real endpoint has them).
 # Files: tests/lab/run/NS/{env.sh,lab.json,ca.pem,token.password,images.json,tls/,pids/,logs/}.
 # CA + certificates are cached in tests/lab/run/ca/ (shared by all namespaces).
 #
@@ -29,7 +41,8 @@
 #   public-names (dnsmasq answers ECR + S3 names with 198.18.0.20, which is DROPped: the
 #   "private DNS not in effect" i/o timeout; sts/ec2 stay private); wrong-cert (registry
 #   restarted with a self-signed cert for the right name); wrong-token (registry restarted
-#   with an htpasswd whose password is not the token's: /v2/ answers 401); corrupt-blob (the smaller
+#   with an htpasswd whose password is not the token's: /v2/ answers 401; the public.ecr.aws
+#   front restarted to expect another password: /token/ answers 401); corrupt-blob (the smaller
 #   lab/app layer's S3 object overwritten with other bytes of the same length).
 # Client quirks: registry speaks HTTP/2 (ALPN h2), moto TLS only http/1.1; blob GET/HEAD ->
 #   307, absolute Location https://<layer host>/docker/registry/v2/blobs/sha256/xx/<hex>/data
@@ -44,7 +57,7 @@ LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NET_DIR="$LAB_DIR/net"
 RUN="$LAB_DIR/run"
 CA_DIR="$RUN/ca"
-CA_VERSION=2   # bump when the certificate set changes (cached CA is then regenerated)
+CA_VERSION=3   # bump when the certificate set changes (cached CA is then regenerated)
 PY="$LAB_DIR/.venv/bin/python"
 NETTOOL="$NET_DIR/nettool.py"
 
@@ -58,6 +71,15 @@ BUCKET="prod-$REGION-starport-layer-bucket"
 LAYER_HOST="$BUCKET.s3.$REGION.amazonaws.com"
 IP_CLIENT=10.1.1.100 IP_API=10.1.1.10 IP_DKR=10.1.1.11 IP_STS=10.1.1.12 IP_EC2=10.1.1.13
 IP_S3=198.18.0.10 IP_PUBLIC=198.18.0.20
+# ECR Public: its registry (public_front.py) and its API (moto), at "public" addresses: ECR
+# Public has no VPC endpoint.
+ECR_PUBLIC_HOST=public.ecr.aws
+ECR_PUBLIC_API_HOST="api.ecr-public.$REGION.amazonaws.com"
+IP_ECR_PUBLIC=198.18.0.30 IP_ECR_PUBLIC_API=198.18.0.31
+# STS of another region too: ECR Public runs ask with --region OTHER_REGION (the token still
+# comes from us-east-1).
+OTHER_REGION=eu-west-1
+STS_OTHER_HOST="sts.$OTHER_REGION.amazonaws.com"
 MOTO_PORT=4566
 WORLDS="healthy registry-dropped registry-refused layer-dropped api-dropped public-names wrong-cert wrong-token corrupt-blob"
 
@@ -145,7 +167,7 @@ ensure_ca() {
         flock 9
         local ok=1 f
         [ "$(cat "$CA_DIR/version" 2>/dev/null)" = "$CA_VERSION" ] || ok=0
-        for f in ca registry api wrong; do
+        for f in ca registry api wrong public; do
             [ -s "$CA_DIR/$f.pem" ] && openssl x509 -checkend 86400 -noout -in "$CA_DIR/$f.pem" >/dev/null 2>&1 || ok=0
         done
         [ "$ok" = 1 ] && exit 0
@@ -156,8 +178,9 @@ ensure_ca() {
             -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
             -addext "subjectKeyIdentifier=hash" 2>/dev/null
         gen_leaf registry "*.dkr.ecr.$REGION.amazonaws.com" "*.dkr.ecr.$REGION.amazonaws.com"
-        gen_leaf api "$API_HOST" "$API_HOST" "$STS_HOST" "$EC2_HOST" \
+        gen_leaf api "$API_HOST" "$API_HOST" "$STS_HOST" "$EC2_HOST" "$ECR_PUBLIC_API_HOST" "$STS_OTHER_HOST" \
             "*.s3.$REGION.amazonaws.com" "s3.$REGION.amazonaws.com" "*.s3.amazonaws.com" "s3.amazonaws.com"
+        gen_leaf public "$ECR_PUBLIC_HOST" "$ECR_PUBLIC_HOST"
         # wrong-cert world: right name, but self-signed (not from the lab CA).
         openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
             -keyout "$CA_DIR/wrong.key" -out "$CA_DIR/wrong.pem" -days 397 \
@@ -181,7 +204,7 @@ start_bg() {
 # pid_of NS NAME: print the live PID recorded for NAME (whose cmdline matches), else fail.
 pid_of() {
     local f="$RUN/$1/pids/$2.pid" pid pat
-    case "$2" in dnsmasq) pat=dnsmasq ;; moto) pat=moto_lab.py ;; registry) pat=docker-registry ;; *) pat="$2" ;; esac
+    case "$2" in dnsmasq) pat=dnsmasq ;; moto) pat=moto_lab.py ;; registry) pat=docker-registry ;; public-front) pat=public_front.py ;; *) pat="$2" ;; esac
     [ -f "$f" ] || return 1
     pid="$(cat "$f")"
     [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" || return 1
@@ -228,7 +251,10 @@ start_dns() {
         --address=/s3.$REGION.amazonaws.com/$a_s3 --local=/s3.$REGION.amazonaws.com/ \
         --address=/s3.amazonaws.com/$a_s3 --local=/s3.amazonaws.com/ \
         --host-record=$STS_HOST,$IP_STS \
-        --host-record=$EC2_HOST,$IP_EC2
+        --host-record=$EC2_HOST,$IP_EC2 \
+        --host-record=$STS_OTHER_HOST,$IP_STS \
+        --host-record=$ECR_PUBLIC_API_HOST,$IP_ECR_PUBLIC_API \
+        --host-record=$ECR_PUBLIC_HOST,$IP_ECR_PUBLIC
     echo "$mode" >"$RUN/$ns/mode.dns"
     local i
     for ((i = 0; i < 50; i++)); do
@@ -315,10 +341,39 @@ start_registry() {
     die "registry in $ns not answering 401 on /v2/ (last: $code)"
 }
 
+# ---------------------------------------------------------------- ECR Public front
+# Front modes: lab (the realm takes the token's password) and other-token (it expects
+# another password: the Basic login to the realm is refused, as a bad token would be).
+start_front() {
+    local ns="$1" mode="$2" d="$RUN/$1" pw i code
+    case "$mode" in
+        lab) pw="$d/token.password" ;;
+        other-token)
+            pw="$d/token.password.other"
+            [ -f "$pw" ] || { "$PY" "$NETTOOL" password >"$pw"; chmod 600 "$pw"; }
+            ;;
+        *) die "front mode $mode" ;;
+    esac
+    start_bg "$ns" public-front "$PY" "$NET_DIR/public_front.py" "$IP_ECR_PUBLIC" 443 \
+        "$d/tls/public.pem" "$d/tls/public.key" "$d/ca.pem" "$pw" \
+        "https://$REGISTRY_HOST" "$d/token.password"
+    echo "$mode" >"$d/mode.front"
+    for ((i = 0; i < 100; i++)); do
+        code="$(nsx "$ns" curl -s --cacert "$d/ca.pem" -o /dev/null -w '%{http_code}' \
+            --max-time 1 "https://$ECR_PUBLIC_HOST/v2/" 2>/dev/null || true)"
+        [ "$code" = 401 ] && return 0
+        pid_of "$ns" public-front >/dev/null || break
+        sleep 0.1
+    done
+    log_tail "$ns" public-front
+    die "public.ecr.aws front in $ns not answering 401 on /v2/ (last: $code)"
+}
+
 # ---------------------------------------------------------------- worlds
-# world_plan WORLD: sets DNS_MODE REG_MODE BLOB_MODE and RULES (iptables INPUT rules in NS).
+# world_plan WORLD: sets DNS_MODE REG_MODE FRONT_MODE BLOB_MODE and RULES (iptables INPUT
+# rules in NS).
 world_plan() {
-    DNS_MODE=private REG_MODE=lab BLOB_MODE=ok RULES=()
+    DNS_MODE=private REG_MODE=lab FRONT_MODE=lab BLOB_MODE=ok RULES=()
     case "$1" in
         healthy) ;;
         registry-dropped) RULES=("-d $IP_DKR -p tcp --dport 443 -j DROP") ;;
@@ -327,7 +382,7 @@ world_plan() {
         api-dropped) RULES=("-d $IP_API -p tcp --dport 443 -j DROP") ;;
         public-names) DNS_MODE=public RULES=("-d $IP_PUBLIC -j DROP") ;;
         wrong-cert) REG_MODE=wrong ;;
-        wrong-token) REG_MODE=other-token ;;
+        wrong-token) REG_MODE=other-token FRONT_MODE=other-token ;;
         corrupt-blob) BLOB_MODE=corrupt ;;
         *) die "unknown world '$1'" ;;
     esac
@@ -347,6 +402,10 @@ apply_world() {
     if [ "$(cat "$d/mode.registry" 2>/dev/null)" != "$REG_MODE" ] || ! pid_of "$ns" registry >/dev/null; then
         stop_bg "$ns" registry
         start_registry "$ns" "$REG_MODE"
+    fi
+    if [ "$(cat "$d/mode.front" 2>/dev/null)" != "$FRONT_MODE" ] || ! pid_of "$ns" public-front >/dev/null; then
+        stop_bg "$ns" public-front
+        start_front "$ns" "$FRONT_MODE"
     fi
     if [ "$(cat "$d/mode.blob" 2>/dev/null || echo ok)" != "$BLOB_MODE" ]; then
         if [ "$BLOB_MODE" = corrupt ]; then
@@ -382,7 +441,7 @@ cmd_up() {
     # Per-namespace copies: a later CA regeneration does not break a running namespace.
     mkdir -p "$d/tls"
     cp "$CA_DIR/ca.pem" "$d/ca.pem"
-    cp "$CA_DIR"/{registry,api,wrong}.{pem,key} "$d/tls/"
+    cp "$CA_DIR"/{registry,api,wrong,public}.{pem,key} "$d/tls/"
 
     # --- namespace and addresses
     ip netns add "$ns"
@@ -401,6 +460,8 @@ cmd_up() {
     for i in $IP_API $IP_DKR $IP_STS $IP_EC2; do ip -n "$ns" addr add "$i/32" dev vpce0; done
     ip -n "$ns" addr add "$IP_S3/32" dev vpce0
     ip -n "$ns" addr add "$IP_PUBLIC/32" dev vpce0
+    ip -n "$ns" addr add "$IP_ECR_PUBLIC/32" dev vpce0
+    ip -n "$ns" addr add "$IP_ECR_PUBLIC_API/32" dev vpce0
     ip -n "$ns" link set vpce0 up
     mkdir -p "/etc/netns/$ns"
     echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
@@ -414,7 +475,7 @@ cmd_up() {
         "$PY" "$LAB_DIR/moto_lab.py" --port "$MOTO_PORT" --ready-file "$d/moto.ready.json" \
         --tls-cert "$d/tls/api.pem" --tls-key "$d/tls/api.key" \
         --tls-listen "$IP_API:443" --tls-listen "$IP_STS:443" --tls-listen "$IP_EC2:443" \
-        --tls-listen "$IP_S3:443" ${NETLAB_VPC:+--vpc-worlds}
+        --tls-listen "$IP_S3:443" --tls-listen "$IP_ECR_PUBLIC_API:443" ${NETLAB_VPC:+--vpc-worlds}
     for ((i = 0; i < 600; i++)); do
         [ -f "$d/moto.ready.json" ] && break
         pid_of "$ns" moto >/dev/null || { log_tail "$ns" moto; die "moto_lab.py exited in $ns"; }
@@ -433,6 +494,9 @@ cmd_up() {
     # --- image push (through the registry's HTTP API, by name, lab CA)
     nsx "$ns" "$PY" "$NETTOOL" push "$d"
     echo ok >"$d/mode.blob"
+
+    # --- public.ecr.aws: the token flow in front of the same registry
+    start_front "$ns" lab
 
     write_env "$ns"
     write_lab_json "$ns"
@@ -477,12 +541,14 @@ lab = {
     "account": "$ACCOUNT",
     "registry": "$REGISTRY_HOST",
     "hosts": {"ecr.api": "$API_HOST", "ecr.dkr": "$REGISTRY_HOST", "s3_layer": "$LAYER_HOST",
-              "sts": "$STS_HOST", "ec2": "$EC2_HOST"},
+              "sts": "$STS_HOST", "ec2": "$EC2_HOST", "ecr_public": "$ECR_PUBLIC_HOST",
+              "ecr_public_api": "$ECR_PUBLIC_API_HOST", "sts_other_region": "$STS_OTHER_HOST"},
     "vpc_cidr": "10.1.0.0/16",
     "interface": {"name": "vpce0", "kind": open(os.path.join(d, "iface.kind")).read().strip()},
     "addresses": {"client": "$IP_CLIENT", "ecr.api": "$IP_API", "ecr.dkr": "$IP_DKR",
                   "sts": "$IP_STS", "ec2": "$IP_EC2", "s3_layer": "$IP_S3",
-                  "public": "$IP_PUBLIC"},
+                  "public": "$IP_PUBLIC", "ecr_public": "$IP_ECR_PUBLIC",
+                  "ecr_public_api": "$IP_ECR_PUBLIC_API"},
     "moto_endpoint": ready["endpoint"],
     "ca": os.path.join(d, "ca.pem"),
     "token_password_file": os.path.join(d, "token.password"),
@@ -498,7 +564,7 @@ EOF
 cmd_down() {
     local ns="${1:-}" name left
     valid_ns "$ns"
-    for name in registry moto dnsmasq; do stop_bg "$ns" "$name"; done
+    for name in public-front registry moto dnsmasq; do stop_bg "$ns" "$name"; done
     if ns_exists "$ns"; then
         left="$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')"
         [ -z "$left" ] || say "warning: processes still in $ns (not started by netlab, left alone): $left"
@@ -535,7 +601,7 @@ cmd_status() {
     valid_ns "$ns"
     ns_exists "$ns" || { echo "$ns: not up"; return 1; }
     echo "$ns: world $(cat "$RUN/$ns/world" 2>/dev/null || echo '?')"
-    for name in dnsmasq moto registry; do
+    for name in dnsmasq moto registry public-front; do
         if pid="$(pid_of "$ns" "$name")"; then echo "  $name: pid $pid"; else echo "  $name: NOT running"; rc=1; fi
     done
     echo "  iptables: $(nsx "$ns" iptables -S INPUT | grep -c '^-A' || true) INPUT rule(s)"

@@ -19,7 +19,7 @@ REG=123456789012.dkr.ecr.us-east-1.amazonaws.com
 API=api.ecr.us-east-1.amazonaws.com
 LAYER=prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com
 WORLDS=("$@")
-[ ${#WORLDS[@]} -gt 0 ] || WORLDS=(healthy registry-dropped registry-refused layer-dropped api-dropped public-names wrong-cert corrupt-blob)
+[ ${#WORLDS[@]} -gt 0 ] || WORLDS=(healthy registry-dropped registry-refused layer-dropped api-dropped public-names wrong-cert wrong-token corrupt-blob)
 
 PASS=0 FAIL=0
 ok() { PASS=$((PASS + 1)); echo "  ok   $*"; }
@@ -82,6 +82,10 @@ registry_checks() { # registry_checks WORLD
     esac
     expect "GET /v2/ without auth" "0:401" "$r"
     expect "GET /v2/ wrong password" "0:401" "$(curl_code "https://$REG/v2/" -u AWS:wrong)"
+    if [ "$w" = wrong-token ]; then
+        expect "GET /v2/ AWS:<token password> refused" "0:401" "$(curl_code "https://$REG/v2/" -u "AWS:$pw")"
+        return
+    fi
     expect "GET /v2/ AWS:<token password>" "0:200" "$(curl_code "https://$REG/v2/" -u "AWS:$pw")"
 
     local mdig hdr
@@ -131,6 +135,46 @@ registry_checks() { # registry_checks WORLD
                 "https://$REG/v2/lab/app/blobs/$big" | sha256sum | cut -d' ' -f1)" ;;
     esac
     rm -f "$D/selftest.blob" "$D/selftest.manifest"
+}
+
+public_checks() { # public_checks WORLD: the public.ecr.aws stand-in (healthy, wrong-token)
+    local w="$1" pw tok scoped lay code loc pub=public.ecr.aws
+    case "$w" in healthy|wrong-token) ;; *) return ;; esac
+    pw="$(cat "$D/token.password")"
+    expect "dns A $pub" "NOERROR 198.18.0.30" "$(inns "$PY" "$NET_DIR/nettool.py" dns "$pub" A)"
+    expect "dns A api.ecr-public" "NOERROR 198.18.0.31" "$(inns "$PY" "$NET_DIR/nettool.py" dns api.ecr-public.us-east-1.amazonaws.com A)"
+    expect "public /v2/ without auth" "0:401" "$(curl_code "https://$pub/v2/")"
+    expect "public /v2/ challenge" 'Bearer realm="https://public.ecr.aws/token/",service="public.ecr.aws",scope="aws"' \
+        "$(inns curl -s --cacert "$D/ca.pem" --max-time 5 -o /dev/null -w '%header{www-authenticate}' "https://$pub/v2/")"
+    expect "public /v2/ Basic (not Bearer)" "0:401" "$(curl_code "https://$pub/v2/" -u "AWS:$pw")"
+    expect "public token wrong password" "0:401" "$(curl_code "https://$pub/token/" -u AWS:wrong)"
+    # the ECR Public token of moto (lab extension 40) carries the lab password
+    expect "boto3 ecr-public token" "lab" "$(inenv "$PY" -c '
+import base64, os, boto3
+t = boto3.client("ecr-public", region_name="us-east-1").get_authorization_token()["authorizationData"]
+pw = base64.b64decode(t["authorizationToken"]).decode().split(":", 1)[1]
+print("lab" if pw == open(os.environ["NETLAB_DIR"] + "/token.password").read().strip() else "other")' 2>&1)"
+    if [ "$w" = wrong-token ]; then
+        expect "public token with the token password (wrong-token: refused)" "0:401" \
+            "$(curl_code "https://$pub/token/?service=$pub" -u "AWS:$pw")"
+        return
+    fi
+    tok="$(inns curl -s --cacert "$D/ca.pem" --max-time 5 -u "AWS:$pw" "https://$pub/token/?service=$pub" |
+        "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+    scoped="$(inns curl -s --cacert "$D/ca.pem" --max-time 5 -u "AWS:$pw" \
+        "https://$pub/token/?service=$pub&scope=repository%3Alab%2Fapp%3Apull" |
+        "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+    expect "public /v2/ Bearer" "0:200" "$(curl_code "https://$pub/v2/" -H "Authorization: Bearer $tok")"
+    expect "public manifest, token without the scope" "0:401" "$(curl_code "https://$pub/v2/lab/app/manifests/1.0" -H "Authorization: Bearer $tok")"
+    expect "public manifest, scoped token" "0:200 $(jq_ 'd["images"]["lab/app:1.0"]["digest"]')" \
+        "$(inns curl -s --cacert "$D/ca.pem" --max-time 5 -H "Authorization: Bearer $scoped" \
+            -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' -o /dev/null \
+            -w '%{exitcode}:%{http_code} %header{docker-content-digest}' "https://$pub/v2/lab/app/manifests/1.0")"
+    lay="$(jq_ 'min(d["images"]["lab/app:1.0"]["layers"], key=lambda x: x["size"])["digest"]')"
+    read -r code loc < <(inns curl -s --cacert "$D/ca.pem" --max-time 5 -o /dev/null \
+        -H "Authorization: Bearer $scoped" -w '%{http_code} %{redirect_url}\n' "https://$pub/v2/lab/app/blobs/$lay")
+    expect "public blob status (307 passed through)" "307" "$code"
+    expect "public blob Location" "https://$LAYER/docker/registry/v2/blobs/sha256/${lay:7:2}/${lay:7}/data" "$loc"
 }
 
 api_checks() { # api_checks WORLD: boto3 over the real names with AWS_CA_BUNDLE only
@@ -197,6 +241,7 @@ for w in "${WORLDS[@]}"; do
     expect "lab.json world" "$w" "$(jq_ 'd["world"]')"
     dns_checks "$w"
     registry_checks "$w"
+    public_checks "$w"
     api_checks "$w"
 done
 
