@@ -105,9 +105,8 @@ fn without_login_or_helper_docker_pulls_anonymously() {
     );
 }
 
-/// A run against the namespace lab's public.ecr.aws. dns.s3/net.s3 look at the layer bucket
-/// of --region (eu-west-1), which the lab does not serve (the layers come from us-east-1's
-/// through the registry's redirect): skipped until those checks skip for ECR Public.
+/// A run against the namespace lab's public.ecr.aws (dns.s3 and net.s3 skip for ECR Public:
+/// its layers do not come from the region's layer bucket).
 fn lab_run(lab: &Netlab, image: &str) -> crate::harness::Run {
     lab.doctor(&[
         "--output",
@@ -118,10 +117,16 @@ fn lab_run(lab: &Netlab, image: &str) -> crate::harness::Run {
         "eu-west-1",
         "--image",
         image,
-        "--skip",
-        "dns.s3,net.s3",
     ])
 }
+
+/// What does not pass in every public.ecr.aws run: no repository policy to read, and no
+/// layer bucket of the region to resolve or reach.
+const PUBLIC_SKIPS: [&str; 3] = [
+    "repo.policy=skip/public-registry",
+    "dns.s3=skip/not-for-ecr-public",
+    "net.s3=skip/dependency-skipped",
+];
 
 #[test]
 fn namespace_lab_logs_in_with_a_bearer_and_pulls() {
@@ -131,8 +136,8 @@ fn namespace_lab_logs_in_with_a_bearer_and_pulls() {
     let r = lab_run(&lab, "public.ecr.aws/lab/app:1.0");
     assert_eq!(r.code, 0, "{:?}\n{}", r.not_passing(), r.stderr);
     validate_schema(&r.stdout);
-    // ECR Public has no repository policy for pulls: the only check that did not pass
-    assert_eq!(r.not_passing(), ["repo.policy=skip/public-registry"]);
+    // ECR Public has no repository policy for pulls and no layer bucket of the region
+    assert_eq!(r.not_passing(), PUBLIC_SKIPS);
     assert_eq!(
         r.check("token.get"),
         ("pass".into(), Some("ok-public".into()))
@@ -211,7 +216,7 @@ fn namespace_lab_logs_in_with_a_bearer_and_pulls() {
 
     // a multi-platform index, and a missing tag: ECR private is asked nothing about them
     let r = lab_run(&lab, "public.ecr.aws/lab/multi:1.0");
-    assert_eq!(r.not_passing(), ["repo.policy=skip/public-registry"]);
+    assert_eq!(r.not_passing(), PUBLIC_SKIPS);
     assert_eq!(
         r.entry("image.manifest")["facts"]["platform"],
         "linux/amd64"
@@ -231,6 +236,8 @@ fn namespace_lab_logs_in_with_a_bearer_and_pulls() {
         r.not_passing(),
         [
             "repo.policy=skip/public-registry",
+            "dns.s3=skip/not-for-ecr-public",
+            "net.s3=skip/dependency-skipped",
             "registry.auth=fail/bearer-refused",
             "image.manifest=skip/dependency-not-passed",
             "image.layer-download=skip/dependency-not-passed"
