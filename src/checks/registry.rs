@@ -308,6 +308,52 @@ pub fn auth(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Auth>> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_login_command_follows_the_registry_kind() {
+        use crate::catalog::{Catalog, Severity};
+        use crate::engine::CheckResult;
+        use crate::render::{Context, Report};
+        for (facts, want, not) in [
+            (
+                serde_json::json!({"registry": "public.ecr.aws", "http_status": 401, "realm": "https://public.ecr.aws/token/"}),
+                "aws ecr-public get-login-password --region us-east-1",
+                "aws ecr get-login-password",
+            ),
+            (
+                serde_json::json!({"registry": REG, "http_status": 401}),
+                "aws ecr get-login-password --region eu-west-1",
+                "ecr-public",
+            ),
+        ] {
+            let result = CheckResult {
+                id: "registry.auth".into(),
+                status: Severity::Fail,
+                code: "unauthorized",
+                engine: false,
+                facts: facts.as_object().unwrap().clone(),
+                skipped_because: vec![],
+                duration: std::time::Duration::ZERO,
+            };
+            let context = Context {
+                region: Some("eu-west-1".into()),
+                registry: facts["registry"].as_str().map(str::to_string),
+                ..Default::default()
+            };
+            let r = Report::build(
+                &Catalog::embedded(),
+                &[result],
+                context,
+                String::new(),
+                std::time::Duration::ZERO,
+            );
+            let cmds = r.checks[0].remediation.clone().unwrap().commands;
+            assert_eq!(cmds.len(), 1, "{cmds:?}");
+            assert!(cmds[0].contains(want), "{cmds:?}");
+            assert!(!cmds[0].contains(not), "{cmds:?}");
+        }
+    }
+
     use super::*;
     use crate::checks::fake::FakeNet;
     use crate::checks::testkit::{check, ctx, resp, REG};
