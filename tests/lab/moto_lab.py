@@ -347,9 +347,10 @@ def patch_ecr_token() -> None:
     ECRResponse.get_authorization_token = get_authorization_token
 
 
-def repository_policy_allows(policy: str | None, account: str, action: str) -> bool:
-    """Lab extension 8: does `policy` let `account` perform `action`? Principal "*", {"AWS":
-    "*"} or any value naming the account; Action wildcards; Deny wins; no conditions."""
+def resource_policy_allows(policy: str | None, names_principal, action: str) -> bool:
+    """Lab extensions 8 and 20: does a resource policy (a repository policy, a trust policy)
+    let the principal that `names_principal(values of Principal.AWS)` recognises perform
+    `action`? Principal "*" matches everyone; Action wildcards; Deny wins; no conditions."""
     import fnmatch
 
     if not policy:
@@ -365,20 +366,27 @@ def repository_policy_allows(policy: str | None, account: str, action: str) -> b
     def listed(v):
         return v if isinstance(v, list) else [v]
 
-    def names_account(st) -> bool:
+    def names(st) -> bool:
         p = st.get("Principal")
         if p == "*":
             return True
-        values = listed(p.get("AWS", [])) if isinstance(p, dict) else []
-        return any(v == "*" or v == account or f":{account}:" in v for v in values)
+        return names_principal(listed(p.get("AWS", [])) if isinstance(p, dict) else [])
 
     def has_action(st) -> bool:
         return any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in listed(st.get("Action", [])))
 
-    matching = [st for st in statements if names_account(st) and has_action(st)]
+    matching = [st for st in statements if names(st) and has_action(st)]
     if any(st.get("Effect") == "Deny" for st in matching):
         return False
     return any(st.get("Effect") == "Allow" for st in matching)
+
+
+def repository_policy_allows(policy: str | None, account: str, action: str) -> bool:
+    """Lab extension 8: does `policy` let `account` perform `action`? Principal "*", {"AWS":
+    "*"} or any value naming the account."""
+    return resource_policy_allows(
+        policy, lambda values: any(v == "*" or v == account or f":{account}:" in v for v in values),
+        action)
 
 
 def patch_ecr_cross_account() -> None:
@@ -1539,35 +1547,9 @@ class TrustSwitch:
 
 def trust_allows(trust: str, caller_arn: str, caller_account: str) -> bool:
     """Lab extension 20: does a role's trust policy let `caller_arn` call sts:AssumeRole?"""
-    import fnmatch
-
-    try:
-        doc = json.loads(trust)
-    except ValueError:
-        return False
-    statements = doc.get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
-
-    def listed(v):
-        return v if isinstance(v, list) else [v]
-
-    def names_caller(st) -> bool:
-        p = st.get("Principal")
-        if p == "*":
-            return True
-        values = listed(p.get("AWS", [])) if isinstance(p, dict) else []
-        return any(v in ("*", caller_account, f"arn:aws:iam::{caller_account}:root", caller_arn)
-                   for v in values)
-
-    def has_action(st) -> bool:
-        return any(fnmatch.fnmatchcase("sts:assumerole", a.lower())
-                   for a in listed(st.get("Action", [])))
-
-    matching = [st for st in statements if names_caller(st) and has_action(st)]
-    if any(st.get("Effect") == "Deny" for st in matching):
-        return False
-    return any(st.get("Effect") == "Allow" for st in matching)
+    named = ("*", caller_account, f"arn:aws:iam::{caller_account}:root", caller_arn)
+    return resource_policy_allows(
+        trust, lambda values: any(v in named for v in values), "sts:AssumeRole")
 
 
 def patch_assume_role_trust() -> None:
