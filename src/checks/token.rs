@@ -43,6 +43,24 @@ crate::codes! {
 
 use TokenCode as T;
 
+/// The password of a token (base64 of `AWS:<password>`), registered as a secret; `Err(None)`
+/// when it is not base64 of `user:password`, `Err(Some(user))` when the user is not `AWS`.
+fn password_of(token: &Secret) -> Result<Secret, Option<String>> {
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(token.expose().trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    let (user, password) = decoded
+        .as_deref()
+        .and_then(|d| d.split_once(':'))
+        .ok_or(None)?;
+    let password = Secret::new(password);
+    if user != "AWS" {
+        return Err(Some(user.to_string()));
+    }
+    Ok(password)
+}
+
 /// Best effort: the `expiration` inside the (undocumented) password JSON.
 fn password_expiration(password: &str) -> Option<SystemTime> {
     let raw = base64::engine::general_purpose::STANDARD
@@ -121,17 +139,11 @@ pub fn get(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<TokenCode>> {
             .fact("registry_id", registry_id)
             .fact("proxy_endpoint", data.proxy_endpoint.clone())
             .fact("endpoint", data.exchange.endpoint.clone());
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(data.token.expose().trim())
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok());
-        let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
-            return base.with_code(T::MalformedToken);
+        let password = match password_of(&data.token) {
+            Ok(p) => p,
+            Err(None) => return base.with_code(T::MalformedToken),
+            Err(Some(user)) => return base.with_code(T::UnexpectedUser).fact("user", user),
         };
-        let password = Secret::new(password);
-        if user != "AWS" {
-            return base.with_code(T::UnexpectedUser).fact("user", user);
-        }
         let token_expires_at = data
             .expires_at
             .or_else(|| password_expiration(password.expose()));
@@ -224,17 +236,11 @@ async fn public(
         }
     };
     let base = facts(Finding::new(T::OkPublic)).fact("endpoint", data.exchange.endpoint.clone());
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(data.token.expose().trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok());
-    let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
-        return base.with_code(T::MalformedToken);
+    let password = match password_of(&data.token) {
+        Ok(p) => p,
+        Err(None) => return base.with_code(T::MalformedToken),
+        Err(Some(user)) => return base.with_code(T::UnexpectedUser).fact("user", user),
     };
-    let password = Secret::new(password);
-    if user != "AWS" {
-        return base.with_code(T::UnexpectedUser).fact("user", user);
-    }
     let now = (cx.now)();
     let expires_at = data.expires_at;
     let hours_left = expires_at.map(|e| hours_until(e, now));
