@@ -499,16 +499,22 @@ mod check_tests {
         .to_string()
     }
 
-    #[tokio::test]
-    async fn a_new_repository_under_a_cache_rule_needs_import_and_create_and_a_path_upstream() {
-        let aws = FakeAws {
+    /// The cache rules, and a registry policy that grants both actions under `ecr-public/`
+    /// only (AWS's pull-through cache example).
+    fn ecr_public_grant() -> FakeAws {
+        FakeAws {
             cache_rules: Ok(cache_rules()),
             registry_policy: Ok(Some(registry_policy(
                 &[IMPORT, CREATE],
                 "arn:aws:ecr:us-east-1:123456789012:repository/ecr-public/*",
             ))),
             ..Default::default()
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_repository_under_a_cache_rule_needs_import_and_create_and_a_path_upstream() {
+        let aws = ecr_public_grant();
         let (o, cx) = run(
             aws,
             net("ecr-public/library/nginx", "1.27", None),
@@ -551,14 +557,7 @@ mod check_tests {
 
     #[tokio::test]
     async fn a_registry_policy_scoped_to_another_prefix_grants_nothing_here() {
-        let aws = FakeAws {
-            cache_rules: Ok(cache_rules()),
-            registry_policy: Ok(Some(registry_policy(
-                &[IMPORT, CREATE],
-                "arn:aws:ecr:us-east-1:123456789012:repository/ecr-public/*",
-            ))),
-            ..Default::default()
-        };
+        let aws = ecr_public_grant();
         let (o, _) = run(
             aws,
             net("quay/prometheus/node-exporter", "v1", None),
