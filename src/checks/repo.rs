@@ -82,6 +82,10 @@ pub fn policy(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Repo>> {
         let owner = crate::aws::parse_registry_host(&registry)
             .map(|r| r.account)
             .unwrap_or_else(|| identity.account.clone());
+        // the principal whose pull is judged: the caller, or the `--role-arn` role when it
+        // could not be assumed (an execution or node role) and lives in another account
+        // than the registry: its access is read from the owner's repository policy
+        let puller = puller(cx.opts.role_arn.as_deref(), &identity, &owner);
         let region = cx.region().to_string();
         let partition = crate::aws::partition_of(&region).id;
         let repo_arn = crate::aws::arn::repository_arn(&region, &owner, &image.repository);
@@ -89,8 +93,8 @@ pub fn policy(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Repo>> {
             .fact("repository", image.repository.clone())
             .fact("repository_arn", repo_arn.clone())
             .fact("registry_account", owner.clone())
-            .fact("caller_account", identity.account.clone())
-            .fact("caller_arn", identity.arn.clone())
+            .fact("caller_account", puller.account.clone())
+            .fact("caller_arn", puller.arn.clone())
             .fact(
                 "image_id_arg",
                 if image.reference.starts_with("sha256:") {
@@ -117,10 +121,10 @@ pub fn policy(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Repo>> {
                 }
             }
         };
-        if owner == identity.account {
+        if owner == puller.account {
             return pull(base, Repo::OkSameAccount).await;
         }
-        let statement = grant_statement(partition, &identity.account);
+        let statement = grant_statement(partition, &puller.account);
         let doc = match cx
             .aws
             .repository_policy(owner.clone(), image.repository.clone())
@@ -148,10 +152,10 @@ pub fn policy(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Repo>> {
             let req = Request {
                 action,
                 resource: &repo_arn,
-                principal: Some(&identity.arn),
-                principal_account: Some(&identity.account),
-                // the one condition key known for certain: the caller's account
-                context: &[("aws:PrincipalAccount", &identity.account)],
+                principal: Some(&puller.arn),
+                principal_account: Some(&puller.account),
+                // the one condition key known for certain: the puller's account
+                context: &[("aws:PrincipalAccount", &puller.account)],
                 foreign_keys: &[],
             };
             match p.evaluate(&req) {
@@ -186,6 +190,36 @@ pub fn policy(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Repo>> {
     .boxed()
 }
 
+/// The principal whose pull `repo.policy` judges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Puller {
+    account: String,
+    arn: String,
+}
+
+/// The caller, unless `--role-arn` names a role of another account than `owner` that the
+/// run could not assume (the caller's identity is not that role's session): then the role,
+/// whose grant only the owner's repository policy can give.
+fn puller(role_arn: Option<&str>, identity: &super::Identity, owner: &str) -> Puller {
+    let caller = Puller {
+        account: identity.account.clone(),
+        arn: identity.arn.clone(),
+    };
+    let Some(role) = role_arn.and_then(crate::aws::arn::Arn::parse) else {
+        return caller;
+    };
+    let assumed = crate::aws::arn::Arn::parse(&identity.arn).is_some_and(|me| {
+        me.account == role.account && me.identity() == role.identity() && me.service == "sts"
+    });
+    if assumed || role.account == owner {
+        return caller;
+    }
+    Puller {
+        account: role.account.to_string(),
+        arn: role_arn.unwrap_or_default().to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +246,54 @@ mod tests {
             repo_policy: Ok(Some(doc.into())),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn the_puller_is_a_role_of_another_account_that_was_not_assumed() {
+        let me = Identity {
+            account: "123456789012".into(),
+            arn: "arn:aws:iam::123456789012:user/admin".into(),
+        };
+        let role = "arn:aws:iam::210987654321:role/ecsTaskExecutionRole";
+        let p = puller(Some(role), &me, "123456789012");
+        assert_eq!((p.account.as_str(), p.arn.as_str()), ("210987654321", role));
+        // no role, or a role of the registry's own account: the caller
+        assert_eq!(puller(None, &me, "123456789012").arn, me.arn);
+        let own = "arn:aws:iam::123456789012:role/exec";
+        assert_eq!(puller(Some(own), &me, "123456789012").arn, me.arn);
+        // the role was assumed: its session is the caller
+        let session = Identity {
+            account: "210987654321".into(),
+            arn: "arn:aws:sts::210987654321:assumed-role/ecsTaskExecutionRole/ecr-doctor".into(),
+        };
+        assert_eq!(
+            puller(Some(role), &session, "123456789012").arn,
+            session.arn
+        );
+    }
+
+    #[tokio::test]
+    async fn the_owner_reads_its_own_policy_for_a_role_of_another_account() {
+        let fake = Arc::new(FakeAws {
+            repo_policy: Ok(None),
+            ..Default::default()
+        });
+        let mut cx = ctx(FakeAws::default(), &[]);
+        let c = Arc::get_mut(&mut cx).unwrap();
+        c.aws = fake.clone();
+        c.opts.image = Some(crate::validate::image("lab/app:1").unwrap());
+        c.opts.role_arn = Some("arn:aws:iam::210987654321:role/exec".into());
+        c.set_identity(Identity {
+            account: "123456789012".into(),
+            arn: "arn:aws:iam::123456789012:user/admin".into(),
+        });
+        let o = policy(cx.clone()).await;
+        assert_eq!(o.code, Repo::NoRepositoryPolicy);
+        assert_eq!(o.facts["caller_account"], "210987654321");
+        assert_eq!(o.facts["registry_account"], "123456789012");
+        let msg = render("repo.policy", &o);
+        assert!(msg.contains("only account 123456789012 can pull"), "{msg}");
+        assert_eq!(fake.policy_requests.lock().unwrap().len(), 1);
     }
 
     #[tokio::test]

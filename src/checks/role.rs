@@ -170,6 +170,17 @@ pub fn permissions(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<RolePerms>> {
             .fact("repository_arn", repository_arn.clone())
             .fact("any_repository", repository == "*")
             .fact("sso_permission_set", sso_permission_set(&role_name));
+        // IAM answers only about the caller's own account: a role of another account
+        // (not assumed) cannot be read from here, and a role of the same name here is
+        // another role
+        if !role_account.is_empty() && role_account != identity.account {
+            return base
+                .with_code(RolePerms::CannotReadRole)
+                .fact("other_account", true)
+                .fact("caller_account", identity.account.clone())
+                .fact_or_null("failed_action", None::<String>)
+                .fact_or_null("error", None::<String>);
+        }
 
         let role = match cx.aws.role_policies(role_name.clone()).await {
             Ok(r) => r,
@@ -611,6 +622,31 @@ mod tests {
         assert_eq!(*fake.role_requests.lock().unwrap(), ["puller"]);
         let o = run_with(FakeAws::default(), None, None).await;
         assert_eq!(o.code, RolePerms::NoRole);
+    }
+
+    #[tokio::test]
+    async fn a_role_of_another_account_is_not_looked_up_here() {
+        // a role named like it in the caller's account would be another role
+        let fake = Arc::new(FakeAws {
+            role: Ok(role(&[TOKEN_STAR, PULL_REPO], &[])),
+            ..Default::default()
+        });
+        let mut cx = ctx(FakeAws::default(), &[]);
+        let c = Arc::get_mut(&mut cx).unwrap();
+        c.aws = fake.clone();
+        c.opts.role_arn = Some("arn:aws:iam::210987654321:role/puller".into());
+        c.set_identity(Identity {
+            account: "123456789012".into(),
+            arn: "arn:aws:iam::123456789012:user/admin".into(),
+        });
+        let o = permissions(cx).await;
+        assert_eq!(o.code, RolePerms::CannotReadRole);
+        assert!(fake.role_requests.lock().unwrap().is_empty());
+        let msg = render("role.permissions", &o);
+        assert!(
+            msg.contains("caller's own account 123456789012 only"),
+            "{msg}"
+        );
     }
 
     #[tokio::test]

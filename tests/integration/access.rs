@@ -108,3 +108,58 @@ fn own_repository_is_judged_by_a_real_pull() {
         ("skip".into(), Some("no-image".into()))
     );
 }
+
+#[test]
+fn a_role_of_another_account_needs_the_owners_repository_policy() {
+    // The caller owns lab/app (no repository policy); --role-arn names an ECS execution
+    // role of account 210987654321, which the caller cannot assume: the owner's
+    // repository policy is what the role's pull needs, and there is none.
+    let moto = Moto::start(&[], &[]);
+    let exec = moto.ready["other_account"]["exec_role"]
+        .as_str()
+        .expect("lab exec role of the other account")
+        .to_string();
+    assert_eq!(exec, "arn:aws:iam::210987654321:role/lab-other-exec-role");
+    let r = doctor(
+        &moto.env_as("lab-healthy"),
+        &[
+            "--output",
+            "json",
+            "--image",
+            "lab/app:1.0",
+            "--role-arn",
+            &exec,
+            "--only",
+            "repo.policy,role.permissions",
+        ],
+    );
+    assert_eq!(
+        r.check("repo.policy"),
+        ("fail".into(), Some("no-repository-policy".into())),
+        "{}",
+        r.entry("repo.policy")
+    );
+    assert_eq!(
+        r.check("credentials.source"),
+        ("warn".into(), Some("role-not-assumable".into()))
+    );
+    // IAM answers only about the caller's own account: the role is not looked up here
+    assert_eq!(
+        r.check("role.permissions"),
+        ("warn".into(), Some("cannot-read-role".into())),
+        "{}",
+        r.entry("role.permissions")
+    );
+    let e = r.entry("repo.policy");
+    let msg = e["message"].as_str().unwrap();
+    assert!(
+        msg.contains("lab/app in account 123456789012 has no repository policy"),
+        "{msg}"
+    );
+    let cmd = e["remediation"]["commands"][0].as_str().unwrap();
+    assert!(
+        cmd.starts_with("aws ecr set-repository-policy --registry-id 123456789012 "),
+        "{cmd}"
+    );
+    assert!(cmd.contains("arn:aws:iam::210987654321:root"), "{cmd}");
+}

@@ -136,7 +136,9 @@ Lab extensions (what and why):
     repositories `shared/granted` (pulls and GetRepositoryPolicy granted to
     123456789012), `shared/readable` (only GetRepositoryPolicy and DescribeRepositories
     granted), `shared/pull-only` (pulls granted, the policy not readable) and
-    `shared/no-policy`. Ready-file key "other_account": {"account", "repositories"}.
+    `shared/no-policy`, and the execution role `lab-other-exec-role` (trusts only
+    ecs-tasks.amazonaws.com) for pulls from ACCOUNT's `lab/app`, which has no repository
+    policy. Ready-file key "other_account": {"account", "repositories", "exec_role"}.
  9. VPC worlds for vpc.client-path (boto3 calls moto supports as AWS does: no patch): a
     client security group whose egress is narrowed (RevokeSecurityGroupEgress of the default
     allow-all, AuthorizeSecurityGroupEgress), network ACLs (CreateNetworkAcl[Entry],
@@ -292,6 +294,7 @@ USERS = {
 }
 REPOSITORIES = ["lab/app"]
 OTHER_ACCOUNT = "210987654321"
+OTHER_EXEC_ROLE = "lab-other-exec-role"
 PULL = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
 # repository in OTHER_ACCOUNT -> actions its policy grants ACCOUNT (None: no policy)
 OTHER_REPOSITORIES = {
@@ -442,7 +445,16 @@ def seed_other_account() -> dict:
                 "Statement": [{"Sid": "LabGrant", "Effect": "Allow",
                                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
                                "Action": actions}]}))
-    return {"account": OTHER_ACCOUNT, "repositories": sorted(OTHER_REPOSITORIES)}
+    # an ECS task execution role of OTHER_ACCOUNT (trusts ecs-tasks.amazonaws.com only),
+    # for a pull from ACCOUNT's own repositories by another account's role
+    from moto.iam.models import iam_backends
+
+    role = iam_backends[OTHER_ACCOUNT]["aws"].create_role(
+        OTHER_EXEC_ROLE, json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+            "Action": "sts:AssumeRole"}]}), "/", None, "", [], None)
+    return {"account": OTHER_ACCOUNT, "repositories": sorted(OTHER_REPOSITORIES),
+            "exec_role": role.arn}
 
 
 # Lab extension 30/31: pull-through cache rules by account (the lab's own table).
