@@ -28,6 +28,8 @@ fn another_accounts_repository_policy_decides() {
         ("shared/readable", "fail", "cross-account-not-granted"),
         ("shared/pull-only", "warn", "cannot-read-policy"),
         ("shared/no-policy", "fail", "pull-denied"),
+        ("shared/no-check-layer", "warn", "check-layer-not-granted"),
+        ("shared/conditional", "warn", "grant-conditional"),
     ];
     for (repo, status, code) in cases {
         let r = repo_policy(&moto, &format!("{OTHER}/{repo}:1.0"));

@@ -135,10 +135,11 @@ Lab extensions (what and why):
     The world is seeded in account 210987654321 (OTHER_ACCOUNT)'s moto backend directly:
     repositories `shared/granted` (pulls and GetRepositoryPolicy granted to
     123456789012), `shared/readable` (only GetRepositoryPolicy and DescribeRepositories
-    granted), `shared/pull-only` (pulls granted, the policy not readable) and
-    `shared/no-policy`, and the execution role `lab-other-exec-role` (trusts only
-    ecs-tasks.amazonaws.com) for pulls from ACCOUNT's `lab/app`, which has no repository
-    policy. Ready-file key "other_account": {"account", "repositories", "exec_role"}.
+    granted), `shared/pull-only` (pulls granted, the policy not readable),
+    `shared/no-check-layer` (all but ecr:BatchCheckLayerAvailability), `shared/conditional`
+    (the pull granted under an aws:PrincipalOrgID condition), `shared/no-policy`, and the
+    execution role `lab-other-exec-role` (trusts only ecs-tasks.amazonaws.com) for pulls
+    from ACCOUNT's `lab/app`, which has no repository policy. Ready-file key "other_account": {"account", "repositories", "exec_role"}.
  9. VPC worlds for vpc.client-path (boto3 calls moto supports as AWS does: no patch): a
     client security group whose egress is narrowed (RevokeSecurityGroupEgress of the default
     allow-all, AuthorizeSecurityGroupEgress), network ACLs (CreateNetworkAcl[Entry],
@@ -302,6 +303,14 @@ OTHER_REPOSITORIES = {
     "shared/readable": ["ecr:GetRepositoryPolicy", "ecr:DescribeRepositories"],
     "shared/pull-only": PULL,
     "shared/no-policy": None,
+    "shared/no-check-layer": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                              "ecr:GetRepositoryPolicy"],
+    "shared/conditional": PULL + ["ecr:GetRepositoryPolicy"],
+}
+# repositories of OTHER_ACCOUNT whose grant holds only under a condition (the lab's
+# evaluator ignores conditions, as it says above; the doctor must not claim they hold)
+OTHER_CONDITIONS = {
+    "shared/conditional": {"StringEquals": {"aws:PrincipalOrgID": "o-lab0example"}},
 }
 
 
@@ -440,11 +449,12 @@ def seed_other_account() -> dict:
     for repo, actions in OTHER_REPOSITORIES.items():
         backend.create_repository(repo, None, {}, {}, "MUTABLE", [])
         if actions is not None:
+            grant = {"Sid": "LabGrant", "Effect": "Allow",
+                     "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": actions}
+            if repo in OTHER_CONDITIONS:
+                grant["Condition"] = OTHER_CONDITIONS[repo]
             backend.set_repository_policy(OTHER_ACCOUNT, repo, json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{"Sid": "LabGrant", "Effect": "Allow",
-                               "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-                               "Action": actions}]}))
+                "Version": "2012-10-17", "Statement": [grant]}))
     # an ECS task execution role of OTHER_ACCOUNT (trusts ecs-tasks.amazonaws.com only),
     # for a pull from ACCOUNT's own repositories by another account's role
     from moto.iam.models import iam_backends
