@@ -10,13 +10,13 @@ use super::{rfc3339, Ctx};
 use crate::engine::Finding;
 use crate::probes::docker::{valid_helper_name, HelperFailure};
 use crate::probes::Secret;
-use base64::Engine as _;
+use crate::registry_auth::{
+    self, hostname_of, password_expiration, AuthEntry, DockerConfig, Unusable,
+};
 use futures::future::{BoxFuture, FutureExt};
-use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 crate::codes! {
     pub enum DockerCode {
@@ -52,140 +52,24 @@ pub const ECR_LOGIN: &str = "ecr-login";
 /// The part of docker's `config.json` that decides authentication. Unknown fields are
 /// ignored, as docker does; a field of the wrong type makes docker ignore the whole file
 /// (it warns "Error loading config file" and goes on with an empty configuration).
-#[derive(Debug, Default, Deserialize)]
-struct DockerConfig {
-    #[serde(default)]
-    auths: Option<BTreeMap<String, AuthEntry>>,
-    #[serde(default, rename = "credHelpers")]
-    cred_helpers: Option<BTreeMap<String, String>>,
-    #[serde(default, rename = "credsStore")]
-    creds_store: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct AuthEntry {
-    #[serde(default)]
-    auth: Option<String>,
-    #[serde(default)]
-    username: Option<String>,
-    #[serde(default)]
-    password: Option<String>,
-    #[serde(default)]
-    identitytoken: Option<String>,
-}
-
-impl DockerConfig {
-    fn auths(&self) -> impl Iterator<Item = (&String, &AuthEntry)> {
-        self.auths.iter().flatten()
-    }
-    fn helpers(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.cred_helpers.iter().flatten()
-    }
-    /// Registers every secret of the file with the output scrubber.
-    fn register_secrets(&self) {
-        for (_, e) in self.auths() {
-            for s in [&e.auth, &e.password, &e.identitytoken]
-                .into_iter()
-                .flatten()
-            {
-                let _ = Secret::new(s.trim());
-            }
-        }
-    }
-}
-
-/// Why a configuration cannot be used: a position (1-based) and a kind, never its text.
-#[derive(Debug, Clone, PartialEq)]
-struct Unusable {
-    line: Option<usize>,
-    column: Option<usize>,
-    /// `syntax`, `eof`, `type` (a field of the wrong type), `auth` (an `auth` that is not
-    /// base64 of `user:password`, which docker refuses), `read` (the file cannot be read).
-    kind: &'static str,
-    read_error: Option<String>,
-}
-
+/// A docker configuration's text as docker loads it, its secrets registered with the
+/// output scrubber.
 fn parse(text: &str) -> Result<DockerConfig, Unusable> {
-    // docker accepts an empty file
-    if text.trim().is_empty() {
-        return Ok(DockerConfig::default());
-    }
-    let cfg: DockerConfig = serde_json::from_str(text).map_err(|e| {
-        use serde_json::error::Category;
-        Unusable {
-            line: Some(e.line()),
-            column: Some(e.column()),
-            kind: match e.classify() {
-                Category::Eof => "eof",
-                Category::Data => "type",
-                Category::Syntax | Category::Io => "syntax",
-            },
-            read_error: None,
-        }
-    })?;
-    cfg.register_secrets();
-    // docker decodes every `auth` when it loads the file and refuses the file if one is not
-    // base64 of `user:password`
-    if cfg.auths().any(|(_, e)| {
-        e.auth
-            .as_deref()
-            .filter(|a| !a.trim().is_empty())
-            .is_some_and(|a| decode_auth(a).is_none())
-    }) {
-        return Err(Unusable {
-            line: None,
-            column: None,
-            kind: "auth",
-            read_error: None,
-        });
+    let cfg = registry_auth::parse_docker_config(text)?;
+    for s in cfg.secrets() {
+        let _ = Secret::new(s);
     }
     Ok(cfg)
 }
 
-/// `base64(user:password)` into its parts, both registered as secrets.
+/// `base64(user:password)` into its parts, the password registered as a secret.
 fn decode_auth(auth: &str) -> Option<(String, Secret)> {
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(auth.trim())
-        .ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let (user, password) = text.split_once(':')?;
-    Some((user.to_string(), Secret::new(password)))
-}
-
-/// docker's `ConvertToHostname`: the key without its scheme and path.
-fn hostname_of(key: &str) -> &str {
-    let k = key
-        .strip_prefix("https://")
-        .or_else(|| key.strip_prefix("http://"))
-        .unwrap_or(key);
-    k.split('/').next().unwrap_or(k)
-}
-
-/// The `auths` entry docker uses for `host`: the exact key, else a key whose host part is
-/// `host` (`https://host`, written by older logins, or with a path).
-fn auth_entry_for<'a>(cfg: &'a DockerConfig, host: &str) -> Option<(&'a String, &'a AuthEntry)> {
-    cfg.auths()
-        .find(|(k, _)| k.as_str() == host)
-        .or_else(|| cfg.auths().find(|(k, _)| hostname_of(k) == host))
-}
-
-/// Best effort: the `expiration` (epoch seconds) in ECR's password, base64 of JSON.
-pub fn password_expiration(password: &str) -> Option<SystemTime> {
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(password.trim())
-        .ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&raw).ok()?;
-    let secs = v.get("expiration")?.as_u64()?;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+    registry_auth::decode_basic(auth).map(|(user, password)| (user, Secret::new(password)))
 }
 
 /// Hours from `now` to `t`, one decimal; negative when `t` is past.
 fn hours_until(t: SystemTime, now: SystemTime) -> f64 {
-    let h = match t.duration_since(now) {
-        Ok(d) => d.as_secs_f64() / 3600.0,
-        Err(past) => -past.duration().as_secs_f64() / 3600.0,
-    };
-    (h * 10.0).round() / 10.0
+    (registry_auth::hours_until(t, now) * 10.0).round() / 10.0
 }
 
 /// The configuration file docker reads: `$DOCKER_CONFIG/config.json`, else
@@ -328,7 +212,7 @@ pub fn config(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<DockerCode>> {
         base = base.fact("ignored_helper_keys", ignored);
 
         if let Some(env) = &env_cfg {
-            match auth_entry_for(env, &host) {
+            match env.auth_entry_for(&host) {
                 Some((key, entry)) => {
                     let base = base
                         .fact("config_source", AUTH_CONFIG_ENV)
@@ -403,7 +287,7 @@ pub fn config(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<DockerCode>> {
             };
         }
 
-        if let Some((key, entry)) = auth_entry_for(&cfg, &host) {
+        if let Some((key, entry)) = cfg.auth_entry_for(&host) {
             let base = base.fact("config_source", path_text);
             return stored(base, key, entry, now);
         }
@@ -443,7 +327,9 @@ mod tests {
     use crate::checks::fake::{ctx, now, render, FakeAws};
     use crate::probes::docker::fake::FakeDocker;
     use crate::probes::docker::HelperAnswer;
+    use base64::Engine as _;
     use serde_json::json;
+    use std::time::Duration;
 
     const REG: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
     const HOME: &str = "/home/dev";

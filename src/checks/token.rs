@@ -11,10 +11,10 @@ pub use crate::aws::iam_target;
 use crate::engine::Finding;
 use crate::probes::sdk_error::ErrorClass;
 use crate::probes::Secret;
-use base64::Engine as _;
+use crate::registry_auth::{self, hours_until, password_expiration};
+
 use futures::future::{BoxFuture, FutureExt};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 crate::codes! {
     pub enum TokenCode {
@@ -46,37 +46,12 @@ use TokenCode as T;
 /// The password of a token (base64 of `AWS:<password>`), registered as a secret; `Err(None)`
 /// when it is not base64 of `user:password`, `Err(Some(user))` when the user is not `AWS`.
 fn password_of(token: &Secret) -> Result<Secret, Option<String>> {
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(token.expose().trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok());
-    let (user, password) = decoded
-        .as_deref()
-        .and_then(|d| d.split_once(':'))
-        .ok_or(None)?;
+    let (user, password) = registry_auth::decode_basic(token.expose()).ok_or(None)?;
     let password = Secret::new(password);
     if user != "AWS" {
-        return Err(Some(user.to_string()));
+        return Err(Some(user));
     }
     Ok(password)
-}
-
-/// Best effort: the `expiration` inside the (undocumented) password JSON.
-fn password_expiration(password: &str) -> Option<SystemTime> {
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(password)
-        .ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&raw).ok()?;
-    let secs = v.get("expiration")?.as_u64()?;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
-}
-
-/// Hours from `now` to `t` (negative when past).
-fn hours_until(t: SystemTime, now: SystemTime) -> f64 {
-    match t.duration_since(now) {
-        Ok(d) => d.as_secs_f64() / 3600.0,
-        Err(past) => -past.duration().as_secs_f64() / 3600.0,
-    }
 }
 
 fn host_of(endpoint: &str) -> String {
@@ -269,6 +244,8 @@ mod tests {
     use crate::checks::fake::{ctx, exchange, now, render, service_error, FakeAws};
     use crate::checks::{Identity, Options};
     use crate::probes::{ApiError, AuthorizationData};
+    use base64::Engine as _;
+    use std::time::Duration;
 
     #[allow(clippy::result_large_err)]
     fn token(user: &str, ttl: i64, proxy: &str) -> Result<AuthorizationData, ApiError> {
