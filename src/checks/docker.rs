@@ -8,7 +8,7 @@
 
 use super::{rfc3339, Ctx};
 use crate::engine::Finding;
-use crate::probes::docker::{valid_helper_name, HelperFailure};
+use crate::probes::docker::{valid_helper_name, ConfigReadError, HelperFailure, CONFIG_READ_LIMIT};
 use crate::probes::Secret;
 use crate::registry_auth::{
     self, hostname_of, password_expiration, AuthEntry, DockerConfig, Unusable,
@@ -30,6 +30,7 @@ crate::codes! {
         StoredAuthOtherRegistry = "stored-auth-other-registry",
         StoredAuthNotEcr = "stored-auth-not-ecr",
         UnparseableConfig = "unparseable-config",
+        ConfigTooLarge = "config-too-large",
         KeychainNotInspectable = "keychain-not-inspectable",
         NoRegistry = "no-registry",
         AnonymousPull = "anonymous-pull",
@@ -181,7 +182,13 @@ pub fn config(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<DockerCode>> {
                 Ok(c) => Some(c),
                 Err(u) => return unusable(base, &path_text, u),
             },
-            Err(e) => {
+            Err(ConfigReadError::TooLarge) => {
+                return base
+                    .with_code(D::ConfigTooLarge)
+                    .fact("config_source", path_text.clone())
+                    .fact("limit_mib", CONFIG_READ_LIMIT / (1024 * 1024))
+            }
+            Err(ConfigReadError::Io(e)) => {
                 let u = Unusable {
                     line: None,
                     column: None,
@@ -570,6 +577,53 @@ mod tests {
             .unwrap()
             .contains("toomanyrequests: Rate exceeded"));
         assert!(c.commands[0].contains("--region us-east-1"));
+    }
+
+    #[tokio::test]
+    async fn hostile_files_are_refused_or_read_never_a_crash() {
+        // deeper than serde_json's recursion limit (128): a syntax error, not a stack overflow
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let (o, _) = run_with(file(&format!(r#"{{"auths": {deep}}}"#)), &[], Some(REG)).await;
+        assert_eq!(o.code, D::UnparseableConfig);
+        // larger than the reading limit: not read at all
+        let huge = format!(r#"{{"auths": {{}}, "x": "{}"}}"#, "a".repeat(5 << 20));
+        let (o, _) = run_with(file(&huge), &[], Some(REG)).await;
+        assert_eq!(o.code, D::ConfigTooLarge);
+        assert_eq!(o.facts["limit_mib"], 4);
+        let msg = render("docker.config", &o);
+        assert!(msg.contains("larger than 4 MiB"), "{msg}");
+        // invalid UTF-8 reaches the parser replaced (as the probe reads it), and entries for
+        // registries that are not ECR do not count as an ECR login
+        let text = String::from_utf8_lossy(
+            b"{\"auths\": {\"index.docker.io\": {\"auth\": \"bWU6cHc=\"}}, \"k\": \"\xff\xfe\"}",
+        )
+        .into_owned();
+        let (o, _) = run_with(file(&text), &[], Some(REG)).await;
+        assert_eq!(o.code, D::NoAuthConfigured, "{:?}", o.facts);
+    }
+
+    #[test]
+    fn the_system_probe_reads_a_bounded_file() {
+        use crate::probes::docker::{DockerProbe, SystemDocker};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        assert_eq!(SystemDocker.read_config(&path), Ok(None));
+        std::fs::write(&path, b"{\"auths\": {}}").unwrap();
+        assert_eq!(
+            SystemDocker.read_config(&path),
+            Ok(Some("{\"auths\": {}}".into()))
+        );
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(CONFIG_READ_LIMIT + 1).unwrap();
+        assert_eq!(
+            SystemDocker.read_config(&path),
+            Err(ConfigReadError::TooLarge)
+        );
+        // a directory where the file should be
+        assert!(matches!(
+            SystemDocker.read_config(dir.path()),
+            Err(ConfigReadError::Io(_))
+        ));
     }
 
     #[tokio::test]

@@ -33,7 +33,7 @@ pub enum HelperFailure {
 
 pub trait DockerProbe: Send + Sync {
     /// The text of the configuration file at `path`: `Ok(None)` when there is no such file.
-    fn read_config(&self, path: &Path) -> Result<Option<String>, String>;
+    fn read_config(&self, path: &Path) -> Result<Option<String>, ConfigReadError>;
     /// Where `docker-credential-<name>` is on PATH, as the docker CLI would find it.
     fn helper_on_path(&self, name: &str) -> Option<PathBuf>;
     /// Runs `docker-credential-<name> get` with `registry` on stdin and `env` added to this
@@ -45,6 +45,19 @@ pub trait DockerProbe: Send + Sync {
         env: Vec<(String, String)>,
         bound: Duration,
     ) -> BoxFuture<'_, Result<HelperAnswer, HelperFailure>>;
+}
+
+/// The most of a docker configuration file the doctor reads: real ones hold a few logins
+/// and are a few KiB; a larger file is not read at all (docker itself reads it whole).
+pub const CONFIG_READ_LIMIT: u64 = 4 * 1024 * 1024;
+
+/// Why a configuration file was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigReadError {
+    /// Larger than [`CONFIG_READ_LIMIT`].
+    TooLarge,
+    /// The file exists but cannot be read: the short cause.
+    Io(String),
 }
 
 /// Helper names the docker CLI would turn into a program name: no path separators.
@@ -61,12 +74,23 @@ pub fn valid_helper_name(name: &str) -> bool {
 pub struct SystemDocker;
 
 impl DockerProbe for SystemDocker {
-    fn read_config(&self, path: &Path) -> Result<Option<String>, String> {
-        match std::fs::read(path) {
-            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(crate::errors::shorten(&e.to_string())),
+    fn read_config(&self, path: &Path) -> Result<Option<String>, ConfigReadError> {
+        use std::io::Read;
+        let io = |e: std::io::Error| ConfigReadError::Io(crate::errors::shorten(&e.to_string()));
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        // bounded: a file that never ends (a FIFO, /dev/zero) or a huge one is not read
+        let mut bytes = Vec::new();
+        file.take(CONFIG_READ_LIMIT + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() as u64 > CONFIG_READ_LIMIT {
+            return Err(ConfigReadError::TooLarge);
         }
+        Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
     }
 
     fn helper_on_path(&self, name: &str) -> Option<PathBuf> {
@@ -178,11 +202,12 @@ pub mod fake {
     }
 
     impl DockerProbe for FakeDocker {
-        fn read_config(&self, path: &Path) -> Result<Option<String>, String> {
+        fn read_config(&self, path: &Path) -> Result<Option<String>, ConfigReadError> {
             match self.files.get(path) {
                 None => Ok(None),
+                Some(Ok(t)) if t.len() as u64 > CONFIG_READ_LIMIT => Err(ConfigReadError::TooLarge),
                 Some(Ok(t)) => Ok(Some(t.clone())),
-                Some(Err(e)) => Err(e.clone()),
+                Some(Err(e)) => Err(ConfigReadError::Io(e.clone())),
             }
         }
         fn helper_on_path(&self, name: &str) -> Option<PathBuf> {
