@@ -20,6 +20,8 @@ cargo clippy --locked --all-targets -- -D warnings
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --locked 2>&1 | tee "$log"
+# the fuzz targets of the untrusted-text readers, briefly (scripts/fuzz.sh SECONDS for longer)
+scripts/fuzz.sh "${ECR_DOCTOR_FUZZ_SECONDS:-10}" 2>&1 | tee -a "$log"
 # one closing line for the whole run
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

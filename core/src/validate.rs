@@ -3,6 +3,16 @@
 use crate::aws;
 use std::time::Duration;
 
+/// A value as a usage error quotes it: on one line, control characters escaped, cut at
+/// 100 characters.
+fn shown(s: &str) -> String {
+    let mut out: String = s.chars().take(100).flat_map(char::escape_default).collect();
+    if s.chars().count() > 100 {
+        out.push('…');
+    }
+    out
+}
+
 fn is_hex(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
@@ -19,7 +29,8 @@ pub fn region(s: &str) -> Result<String, String> {
         Ok(s.to_string())
     } else {
         Err(format!(
-            "'{s}' is not an AWS region (expected e.g. us-east-1)"
+            "'{}' is not an AWS region (expected e.g. us-east-1)",
+            shown(s)
         ))
     }
 }
@@ -29,7 +40,7 @@ pub fn vpc_id(s: &str) -> Result<String, String> {
         Ok(s.to_string())
     } else {
         Err(format!(
-            "'{s}' is not a VPC id (expected vpc- and 8 or 17 hex digits, e.g. vpc-0abc1234def567890)"
+            "'{}' is not a VPC id (expected vpc- and 8 or 17 hex digits, e.g. vpc-0abc1234def567890)", shown(s)
         ))
     }
 }
@@ -39,7 +50,8 @@ pub fn subnet_id(s: &str) -> Result<String, String> {
         Ok(s.to_string())
     } else {
         Err(format!(
-            "'{s}' is not a subnet id (expected subnet- and 8 or 17 hex digits)"
+            "'{}' is not a subnet id (expected subnet- and 8 or 17 hex digits)",
+            shown(s)
         ))
     }
 }
@@ -49,7 +61,8 @@ pub fn security_group_id(s: &str) -> Result<String, String> {
         Ok(s.to_string())
     } else {
         Err(format!(
-            "'{s}' is not a security group id (expected sg- and 8 or 17 hex digits)"
+            "'{}' is not a security group id (expected sg- and 8 or 17 hex digits)",
+            shown(s)
         ))
     }
 }
@@ -67,7 +80,7 @@ pub fn registry(s: &str) -> Result<String, String> {
     match aws::parse_registry_host(&host) {
         Some(r) => Ok(r.host),
         None => Err(format!(
-            "'{s}' is not an ECR registry host (expected <12-digit account>.dkr.ecr.<region>.amazonaws.com, or public.ecr.aws)"
+            "'{}' is not an ECR registry host (expected <12-digit account>.dkr.ecr.<region>.amazonaws.com, or public.ecr.aws)", shown(s)
         )),
     }
 }
@@ -105,7 +118,7 @@ fn is_repo_component(c: &str) -> bool {
 pub fn image(s: &str) -> Result<ImageRef, String> {
     let bad = |why: &str| {
         Err(format!(
-            "'{s}' is not an image reference: {why} (expected REPO[:TAG|@sha256:DIGEST], e.g. team/app:1.4)"
+            "'{}' is not an image reference: {why} (expected REPO[:TAG|@sha256:DIGEST], e.g. team/app:1.4)", shown(s)
         ))
     };
     let mut rest = s.trim();
@@ -161,7 +174,7 @@ pub fn dns_server(s: &str) -> Result<std::net::SocketAddr, String> {
         return Ok(std::net::SocketAddr::new(ip, 53));
     }
     s.parse::<std::net::SocketAddr>().map_err(|_| {
-        format!("'{s}' is not a DNS server address (expected IP or IP:PORT, e.g. 10.0.0.2 or 127.0.0.1:5353)")
+        format!("'{}' is not a DNS server address (expected IP or IP:PORT, e.g. 10.0.0.2 or 127.0.0.1:5353)", shown(s))
     })
 }
 
@@ -171,7 +184,8 @@ pub fn role_arn(s: &str) -> Result<String, String> {
         Ok(s.to_string())
     } else {
         Err(format!(
-            "'{s}' is not an IAM role ARN (expected arn:aws:iam::<12-digit account>:role/<name>)"
+            "'{}' is not an IAM role ARN (expected arn:aws:iam::<12-digit account>:role/<name>)",
+            shown(s)
         ))
     }
 }
@@ -192,18 +206,24 @@ pub fn platform(s: &str) -> Result<String, String> {
         Ok(s.to_string())
     } else {
         Err(format!(
-            "'{s}' is not a platform (expected OS/ARCH, e.g. linux/amd64 or linux/arm64)"
+            "'{}' is not a platform (expected OS/ARCH, e.g. linux/amd64 or linux/arm64)",
+            shown(s)
         ))
     }
 }
 
 /// `500ms`, `5s`, `1m`; between 1 ms and 10 minutes.
 pub fn timeout(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s.trim())
-        .map_err(|_| format!("'{s}' is not a duration (expected e.g. 500ms, 5s or 1m)"))?;
+    let d = humantime::parse_duration(s.trim()).map_err(|_| {
+        format!(
+            "'{}' is not a duration (expected e.g. 500ms, 5s or 1m)",
+            shown(s)
+        )
+    })?;
     if d.is_zero() || d > Duration::from_secs(600) {
         return Err(format!(
-            "'{s}' is out of range (expected more than 0 and at most 10m)"
+            "'{}' is out of range (expected more than 0 and at most 10m)",
+            shown(s)
         ));
     }
     Ok(d)
@@ -212,6 +232,22 @@ pub fn timeout(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_errors_stay_on_one_line() {
+        for bad in [
+            "team/app:1\r\nInjected: yes",
+            "US-EAST-1\n",
+            "\u{1b}[31mred",
+        ] {
+            for e in [image(bad), region(bad).map(|_| image("a").unwrap())] {
+                let e = e.unwrap_err();
+                assert!(!e.contains(['\n', '\r', '\u{1b}']), "{e:?}");
+            }
+        }
+        let long = "x".repeat(5000);
+        assert!(region(&long).unwrap_err().chars().count() < 200);
+    }
 
     #[test]
     fn ids() {
