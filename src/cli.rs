@@ -166,6 +166,14 @@ impl Cli {
     }
 }
 
+fn first_line(text: &str) -> String {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("bad usage")
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
 fn usage_error(msg: &str) -> i32 {
     eprintln!("ecr-doctor: {msg} (see --help)");
     2
@@ -181,6 +189,21 @@ pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, 
             | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
                 let _ = e.print();
                 Err(0)
+            }
+            // clap quotes the value raw: quote it on one line, escaped, with our reason
+            clap::error::ErrorKind::ValueValidation => {
+                use clap::error::ContextKind;
+                let arg = e.get(ContextKind::InvalidArg).map(|v| v.to_string());
+                let value = e.get(ContextKind::InvalidValue).map(|v| v.to_string());
+                let why = std::error::Error::source(&e).map(|s| s.to_string());
+                match (arg, value, why) {
+                    (Some(arg), Some(value), Some(why)) => Err(usage_error(&format!(
+                        "invalid value '{}' for '{arg}': {}",
+                        validate::shown(&value),
+                        why.replace(['\n', '\r'], " ")
+                    ))),
+                    _ => Err(usage_error(&first_line(&e.to_string()))),
+                }
             }
             _ => {
                 let text = e.to_string();

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// A value as a usage error quotes it: on one line, control characters escaped, cut at
 /// 100 characters.
-fn shown(s: &str) -> String {
+pub fn shown(s: &str) -> String {
     let mut out: String = s.chars().take(100).flat_map(char::escape_default).collect();
     if s.chars().count() > 100 {
         out.push('…');
