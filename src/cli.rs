@@ -22,6 +22,19 @@ pub enum Output {
     Markdown,
 }
 
+/// What `--generate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    /// The man page (roff), e.g. for /usr/local/share/man/man1/ecr-doctor.1
+    Man,
+    /// Completions for bash
+    CompleteBash,
+    /// Completions for zsh
+    CompleteZsh,
+    /// Completions for fish
+    CompleteFish,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -39,6 +52,7 @@ Examples:
   ecr-doctor --output json > report.json       for a support ticket (add --redact to mask ids)
   ecr-doctor --only token.get                  one check and what it depends on
   ecr-doctor --list-checks
+  ecr-doctor --explain token.get/expired       what a code means and how to fix it
 
 Exit status: 0 nothing failed, 1 a check failed or errored (--strict: or warned), 2 bad usage.
 The doctor is read-only: it never changes your files or anything in AWS.
@@ -115,6 +129,16 @@ pub struct Cli {
     /// List every check with its title and dependencies, then exit
     #[arg(long)]
     pub list_checks: bool,
+
+    /// Print the reference of a check, one of its codes, or an engine code (meaning, what
+    /// it skips, how to fix, the commands), then exit: e.g. token.get, token.get/expired,
+    /// timed-out
+    #[arg(long, value_name = "CHECK[/CODE]")]
+    pub explain: Option<String>,
+
+    /// Print the man page or a shell completion script, then exit
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub generate: Option<Generate>,
 
     /// Colour in the table (NO_COLOR is honoured by auto)
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
@@ -205,6 +229,20 @@ pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, 
                     _ => Err(usage_error(&first_line(&e.to_string()))),
                 }
             }
+            // a value outside a fixed list: name the list on the same line
+            clap::error::ErrorKind::InvalidValue => {
+                use clap::error::{ContextKind, ContextValue};
+                let valid = match e.get(ContextKind::ValidValue) {
+                    Some(ContextValue::Strings(v)) => v.join(", "),
+                    _ => String::new(),
+                };
+                let line = first_line(&e.to_string());
+                if valid.is_empty() {
+                    Err(usage_error(&line))
+                } else {
+                    Err(usage_error(&format!("{line}; possible values: {valid}")))
+                }
+            }
             _ => {
                 let text = e.to_string();
                 let line = text
@@ -272,6 +310,27 @@ fn use_color(choice: ColorChoice, terminal: bool) -> bool {
     }
 }
 
+/// The man page or a completion script, generated from the flags defined here.
+pub fn generate(what: Generate, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut cmd = Cli::command();
+    let name = cmd.get_name().to_string();
+    match what {
+        Generate::Man => clap_mangen::Man::new(cmd).render(out),
+        Generate::CompleteBash => {
+            clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, name, out);
+            Ok(())
+        }
+        Generate::CompleteZsh => {
+            clap_complete::generate(clap_complete::Shell::Zsh, &mut cmd, name, out);
+            Ok(())
+        }
+        Generate::CompleteFish => {
+            clap_complete::generate(clap_complete::Shell::Fish, &mut cmd, name, out);
+            Ok(())
+        }
+    }
+}
+
 fn list_checks(catalog: &Catalog, output: Output) -> String {
     match output {
         Output::Json => render::json::render_catalog(catalog),
@@ -298,7 +357,27 @@ pub fn main() -> i32 {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if let Some(what) = cli.generate {
+        return match generate(what, &mut std::io::stdout()) {
+            Ok(()) => 0,
+            // `| head`: the reader had enough
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+            Err(e) => {
+                eprintln!("ecr-doctor: cannot write: {e}");
+                1
+            }
+        };
+    }
     let catalog = Arc::new(Catalog::embedded());
+    if let Some(query) = &cli.explain {
+        return match crate::explain::explain(&catalog, query) {
+            Ok(page) => {
+                print!("{page}");
+                0
+            }
+            Err(e) => usage_error(&format!("--explain: {e}")),
+        };
+    }
     if cli.list_checks {
         print!("{}", list_checks(&catalog, cli.output));
         return 0;
@@ -449,6 +528,61 @@ async fn run(
 /// For docs and tests: the long help text.
 pub fn help_text() -> String {
     Cli::command().render_long_help().to_string()
+}
+
+#[cfg(test)]
+mod generate_tests {
+    use super::*;
+
+    fn generated(what: Generate) -> String {
+        let mut out = Vec::new();
+        generate(what, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn man_page_and_completions_cover_every_flag() {
+        let longs: Vec<String> = Cli::command()
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(str::to_string))
+            .collect();
+        assert!(longs.len() > 15, "{longs:?}");
+        let man = generated(Generate::Man);
+        assert!(man.starts_with(".ie"), "roff");
+        assert!(man.contains(".TH ecr-doctor 1"));
+        for what in [
+            Generate::CompleteBash,
+            Generate::CompleteZsh,
+            Generate::CompleteFish,
+        ] {
+            let script = generated(what);
+            for long in &longs {
+                assert!(script.contains(long.as_str()), "{what:?} lacks --{long}");
+            }
+        }
+        for long in &longs {
+            // roff escapes '-' as '\-'
+            assert!(
+                man.contains(&long.replace('-', "\\-")),
+                "man lacks --{long}"
+            );
+        }
+        // value lists complete too
+        assert!(generated(Generate::CompleteBash).contains("markdown"));
+    }
+
+    #[test]
+    fn the_bash_completion_is_valid_bash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ecr-doctor.bash");
+        std::fs::write(&path, generated(Generate::CompleteBash)).unwrap();
+        let st = std::process::Command::new("bash")
+            .arg("-n")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
 }
 
 #[cfg(test)]

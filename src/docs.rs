@@ -30,47 +30,75 @@ pub fn reference(catalog: &Catalog) -> String {
         ));
     }
     for c in &catalog.checks {
-        out.push_str(&format!(
-            "\n## {}\n\n**{}.** {}\n\n",
-            c.id, c.title, c.description
-        ));
-        let dependents = catalog.dependents(&c.id);
-        if !dependents.is_empty() {
-            let mut v = serde_json::Map::new();
-            v.insert(
-                "checks".into(),
-                dependents
-                    .iter()
-                    .map(|d| format!("`{d}`"))
-                    .collect::<Vec<_>>()
-                    .into(),
-            );
-            out.push_str(&format!("{}\n\n", catalog.text("docs_skips", &v)));
-        }
-        if let Some(d) = &c.docs_url {
-            out.push_str(&format!("{}: {d}\n\n", text("docs_aws")));
-        }
-        let mut codes: Vec<_> = c.codes.iter().collect();
-        codes.sort_by_key(|(name, spec)| (spec.severity, name.to_string()));
-        for (name, spec) in codes {
-            code_entry(
-                &mut out,
-                &format!("`{}` / `{name}` — {}", c.id, spec.severity.as_str()),
-                &spec.message,
-                spec.remediation.as_deref(),
-                &spec.commands,
-                spec.docs_url.as_deref(),
-                &text,
-            );
-        }
+        out.push('\n');
+        out.push_str(&check_section(catalog, c, None));
     }
-    out.push_str(&format!(
-        "\n## {}\n\n{}\n\n",
+    out.push('\n');
+    out.push_str(&engine_section(catalog, None));
+    out
+}
+
+/// The reference of one check: its title, what it does, what it skips, and each code (or
+/// only `only`) with its meaning, fix and commands. Markdown, as in docs/checks.md; also
+/// what `--explain` prints.
+pub fn check_section(
+    catalog: &Catalog,
+    c: &crate::catalog::CheckSpec,
+    only: Option<&str>,
+) -> String {
+    let none = serde_json::Map::new();
+    let text = |key: &str| catalog.text(key, &none);
+    let mut out = format!("## {}\n\n**{}.** {}\n\n", c.id, c.title, c.description);
+    let dependents = catalog.dependents(&c.id);
+    if !dependents.is_empty() {
+        let mut v = serde_json::Map::new();
+        v.insert(
+            "checks".into(),
+            dependents
+                .iter()
+                .map(|d| format!("`{d}`"))
+                .collect::<Vec<_>>()
+                .into(),
+        );
+        out.push_str(&format!("{}\n\n", catalog.text("docs_skips", &v)));
+    }
+    if let Some(d) = &c.docs_url {
+        out.push_str(&format!("{}: {d}\n\n", text("docs_aws")));
+    }
+    let mut codes: Vec<_> = c
+        .codes
+        .iter()
+        .filter(|(name, _)| only.is_none_or(|o| o == name.as_str()))
+        .collect();
+    codes.sort_by_key(|(name, spec)| (spec.severity, name.to_string()));
+    for (name, spec) in codes {
+        code_entry(
+            &mut out,
+            &format!("`{}` / `{name}` — {}", c.id, spec.severity.as_str()),
+            &spec.message,
+            spec.remediation.as_deref(),
+            &spec.commands,
+            spec.docs_url.as_deref(),
+            &text,
+        );
+    }
+    out
+}
+
+/// The codes the engine decides (or only `only`), with their meaning and fix.
+pub fn engine_section(catalog: &Catalog, only: Option<&str>) -> String {
+    let none = serde_json::Map::new();
+    let text = |key: &str| catalog.text(key, &none);
+    let mut out = format!(
+        "## {}\n\n{}\n\n",
         text("docs_engine_title"),
         text("docs_engine_intro")
-    ));
+    );
     for code in <crate::engine::EngineCode as crate::engine::Code>::ALL {
         let name = crate::engine::Code::as_str(*code);
+        if only.is_some_and(|o| o != name) {
+            continue;
+        }
         if let Some(spec) = catalog.engine.get(name) {
             code_entry(
                 &mut out,

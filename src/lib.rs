@@ -16,6 +16,7 @@ pub mod cli;
 pub mod docs;
 pub mod engine;
 pub mod errors;
+pub mod explain;
 pub mod probes;
 pub mod redact;
 pub mod render;
