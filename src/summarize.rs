@@ -270,6 +270,20 @@ fn classify(value: Result<Value, serde_json::Error>) -> Item {
     }
 }
 
+/// The summary's own words (`_words.toml` `[text]`), besides one per [`Reason`] and
+/// `summary_stdin`.
+const WORDS: [&str; 9] = [
+    "summary_title",
+    "summary_totals",
+    "summary_unusable_title",
+    "summary_nothing_to_act_on",
+    "summary_col_status",
+    "summary_col_check",
+    "summary_col_code",
+    "summary_col_count",
+    "summary_col_hosts",
+];
+
 /// Severity order of the rows: what to act on first.
 fn rank(s: Severity) -> u8 {
     match s {
@@ -433,17 +447,7 @@ pub fn summarize(catalog: &Catalog, inputs: &[Input]) -> FleetSummary {
         wv.insert(k.into(), Value::from(n));
     }
     let mut words = BTreeMap::new();
-    for key in [
-        "summary_title",
-        "summary_totals",
-        "summary_unusable_title",
-        "summary_nothing_to_act_on",
-        "summary_col_status",
-        "summary_col_check",
-        "summary_col_code",
-        "summary_col_count",
-        "summary_col_hosts",
-    ] {
+    for key in WORDS {
         words.insert(key.to_string(), catalog.text(key, &wv));
     }
     FleetSummary {
@@ -511,6 +515,34 @@ pub mod tests {
         Input {
             name: name.into(),
             text: Ok(text.into()),
+        }
+    }
+
+    #[test]
+    fn every_word_is_in_the_catalog() {
+        let cat = Catalog::embedded();
+        let reasons = [
+            Reason::Unreadable,
+            Reason::Empty,
+            Reason::Truncated,
+            Reason::NotJson,
+            Reason::NotAReport,
+            Reason::OtherSchema,
+        ];
+        let keys = WORDS
+            .iter()
+            .map(|k| k.to_string())
+            .chain(reasons.iter().map(|r| format!("summary_{}", r.as_str())))
+            .chain(["summary_stdin".to_string()]);
+        for key in keys {
+            assert!(
+                cat.words.text.contains_key(&key),
+                "{key} not in _words.toml"
+            );
+        }
+        // the serialized reason is the key's
+        for r in reasons {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
         }
     }
 
