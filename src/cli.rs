@@ -53,6 +53,7 @@ Examples:
   ecr-doctor --only token.get                  one check and what it depends on
   ecr-doctor --list-checks
   ecr-doctor --explain token.get/expired       what a code means and how to fix it
+  ecr-doctor summarize reports/*.json          many hosts' JSON reports in one table
 
 Exit status: 0 nothing failed, 1 a check failed or errored (--strict: or warned), 2 bad usage.
 The doctor is read-only: it never changes your files or anything in AWS.
@@ -67,7 +68,13 @@ Reference of every check and code: docs/checks.md";
 /// ECR host, the registry login, a manifest and a layer downloaded through S3. Prints a
 /// pass/warn/fail table with a fix and a copy-paste command for each problem.
 #[derive(Debug, Parser)]
-#[command(name = "ecr-doctor", version, after_help = AFTER_HELP)]
+#[command(
+    name = "ecr-doctor",
+    version,
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     /// AWS region [default: AWS_REGION, the profile's region, or instance metadata]
     #[arg(long, value_name = "REGION", value_parser = validate::region)]
@@ -151,6 +158,15 @@ pub struct Cli {
     /// Mask account ids, ARNs, access key ids and IP addresses in the output
     #[arg(long)]
     pub redact: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What else ecr-doctor does besides diagnosing this machine.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    Summarize(crate::summarize::Args),
 }
 
 impl Cli {
@@ -245,12 +261,19 @@ pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, 
             }
             _ => {
                 let text = e.to_string();
-                let line = text
-                    .lines()
-                    .find(|l| !l.trim().is_empty())
+                let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+                let mut line = lines
+                    .next()
                     .unwrap_or("bad usage")
-                    .trim_start_matches("error: ");
-                Err(usage_error(line))
+                    .trim_start_matches("error: ")
+                    .to_string();
+                // "the following required arguments were not provided:" names them below
+                if line.ends_with(':') {
+                    if let Some(next) = lines.next() {
+                        line = format!("{line} {}", next.trim());
+                    }
+                }
+                Err(usage_error(&line))
             }
         },
     }
@@ -357,6 +380,9 @@ pub fn main() -> i32 {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if let Some(Command::Summarize(args)) = &cli.command {
+        return crate::summarize::main(args);
+    }
     if let Some(what) = cli.generate {
         return match generate(what, &mut std::io::stdout()) {
             Ok(()) => 0,
@@ -456,13 +482,14 @@ async fn run(
             .unwrap_or(80);
         render::progress::Live::new(header, &selection.run, width, use_color(cli.color, true))
     });
+    let metadata = Arc::new(crate::probes::metadata::MetadataClient::from_env(
+        cli.timeout,
+    ));
     let ctx = Arc::new(Ctx {
         opts: cli.options(region.clone()),
         aws: Arc::new(probe),
         env,
-        metadata: Arc::new(crate::probes::metadata::MetadataClient::from_env(
-            cli.timeout,
-        )),
+        metadata: metadata.clone(),
         net: Arc::new(net),
         docker: Arc::new(crate::probes::docker::SystemDocker),
         now: SystemTime::now,
@@ -499,6 +526,7 @@ async fn run(
         subnet: vc.and_then(|v| v.subnet_id.clone()).or(cli.subnet.clone()),
         availability_zone: vc.and_then(|v| v.az.clone()),
         image: cli.image.as_ref().map(|i| i.to_string()),
+        host: crate::host::Host::of_this_machine(metadata.learned()),
     };
     let report = Report::build(
         &catalog,

@@ -17,6 +17,8 @@ pub mod docs;
 pub mod engine;
 pub mod errors;
 pub mod explain;
+pub mod host;
 pub mod probes;
 pub mod redact;
 pub mod render;
+pub mod summarize;

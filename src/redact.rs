@@ -28,6 +28,8 @@ struct Patterns {
     account: Regex,
     ipv4: Regex,
     ipv6: Regex,
+    /// EC2's IP-based hostnames (`ip-10-0-1-25.ec2.internal`): an IPv4 address spelt with dashes.
+    ip_name: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -37,6 +39,7 @@ fn patterns() -> &'static Patterns {
         key_id: Regex::new(r"\b(?:AKIA|ASIA|AROA|AIDA|ANPA|ANVA|AGPA|AIPA|APKA|ABIA|ACCA)[A-Z0-9]{12,}\b").unwrap(),
         account: Regex::new(r"\b[0-9]{12}\b").unwrap(),
         ipv4: Regex::new(r"\b(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}\b").unwrap(),
+        ip_name: Regex::new(r"\bip-(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?:-(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}\b").unwrap(),
         ipv6: Regex::new(r"(?i)(?:\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|(?:\b[0-9a-f]{1,4})?(?::[0-9a-f]{1,4})*::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*\b)?)").unwrap(),
     })
 }
@@ -66,6 +69,7 @@ pub fn apply(text: &str, redact_ids: bool) -> String {
             })
             .into_owned();
         out = p.ipv4.replace_all(&out, "<ip>").into_owned();
+        out = p.ip_name.replace_all(&out, "ip-<ip>").into_owned();
     }
     out
 }
@@ -78,12 +82,14 @@ mod tests {
     fn masks_identifiers() {
         let text = "arn:aws:sts::123456789012:assumed-role/puller/i-0abc key AKIAIOSFODNN7EXAMPLE \
                     registry 123456789012.dkr.ecr.us-east-1.amazonaws.com at 10.0.1.25 and fd00::1 \
+                    on ip-10-0-1-25.ec2.internal \
                     time 2026-11-29T16:56:36Z took 12 ms";
         let out = apply(text, true);
         assert!(!out.contains("123456789012"), "{out}");
         assert!(!out.contains("AKIAIOSFODNN7EXAMPLE"), "{out}");
         assert!(!out.contains("10.0.1.25"), "{out}");
         assert!(!out.contains("fd00::1"), "{out}");
+        assert!(out.contains("on ip-<ip>.ec2.internal"), "{out}");
         assert!(out.contains("arn:<redacted>"), "{out}");
         assert!(
             out.contains("<account>.dkr.ecr.us-east-1.amazonaws.com"),

@@ -13,6 +13,8 @@ pub struct MetadataClient {
     /// SDK finds it: `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else by endpoint mode.
     pub imds_endpoint: Option<String>,
     pub timeout: Duration,
+    /// The instance id and task ARN that metadata answered this run, for the report's host.
+    learned: std::sync::Mutex<crate::host::Learned>,
 }
 
 impl MetadataClient {
@@ -42,6 +44,18 @@ impl MetadataClient {
             imds,
             imds_endpoint,
             timeout,
+            learned: Default::default(),
+        }
+    }
+
+    /// What metadata told the run so far: read after the checks, never a request of its own.
+    pub fn learned(&self) -> crate::host::Learned {
+        self.learned.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    fn learn(&self, f: impl FnOnce(&mut crate::host::Learned)) {
+        if let Ok(mut l) = self.learned.lock() {
+            f(&mut l);
         }
     }
 
@@ -70,6 +84,9 @@ impl MetadataClient {
         let uri = uri.trim_end_matches('/');
         let (task, container) = tokio::join!(get(format!("{uri}/task")), get(uri.to_string()));
         let task = task?;
+        if let Some(arn) = task["TaskARN"].as_str().filter(|a| !a.is_empty()) {
+            self.learn(|l| l.ecs_task_arn = Some(arn.to_string()));
+        }
         let container = container.unwrap_or(serde_json::Value::Null);
         let network = container["Networks"]
             .get(0)
@@ -135,6 +152,9 @@ impl MetadataClient {
             get("/latest/meta-data/instance-id".into()),
             public,
         );
+        if let Ok(id) = &instance_id {
+            self.learn(|l| l.instance_id = Some(id.clone()));
+        }
         Ok(Some(Placement {
             source: "instance-metadata".into(),
             vpc_id: vpc?,
@@ -204,6 +224,9 @@ impl MetadataClient {
             serde_json::Value::Number(n) => Some(n.to_string()),
             _ => None,
         };
+        if let Some(arn) = text("TaskARN") {
+            self.learn(|l| l.ecs_task_arn = Some(arn));
+        }
         Ok(EcsTask {
             task_arn: text("TaskARN"),
             cluster: text("Cluster"),

@@ -4,6 +4,7 @@
 pub mod json;
 pub mod markdown;
 pub mod progress;
+pub mod summary;
 pub mod table;
 
 use crate::catalog::{fill, unresolved, Catalog, Severity};
@@ -45,6 +46,8 @@ pub struct Context {
     pub subnet: Option<String>,
     pub availability_zone: Option<String>,
     pub image: Option<String>,
+    /// Which machine ran the doctor (added in 0.1 without a schema change).
+    pub host: crate::host::Host,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -281,6 +284,9 @@ pub fn summary_line(r: &Report) -> String {
 pub fn context_line(r: &Report) -> String {
     let c = &r.context;
     let mut parts = Vec::new();
+    if let Some(h) = c.host.name() {
+        parts.push(format!("host {h}"));
+    }
     for (k, v) in [
         ("region", &c.region),
         ("account", &c.account),

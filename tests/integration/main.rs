@@ -7,6 +7,7 @@ mod client_path;
 mod cmd;
 mod dataplane;
 mod docker;
+mod fleet;
 mod harness;
 mod identity;
 mod missing;
