@@ -44,12 +44,53 @@ pub struct CodeSpec {
     /// Copy-paste commands, filled like the message.
     #[serde(default)]
     pub commands: Vec<String>,
+    /// The same fix as Terraform (HCL with the AWS provider's resources), for
+    /// `--fix-format terraform`; filled like the commands (see [`snippet_vars`]).
+    #[serde(default)]
+    pub terraform: Vec<String>,
+    /// The same fix as CloudFormation templates (YAML), for `--fix-format cloudformation`.
+    #[serde(default)]
+    pub cloudformation: Vec<String>,
     /// Overrides the check's docs link for this code.
     #[serde(default)]
     pub docs_url: Option<String>,
     /// For `skip` codes: the short reason shown on the checks that depend on this one.
     #[serde(default)]
     pub skip_reason: Option<String>,
+}
+
+/// The form of the fixes under "What to do" (`--fix-format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum FixFormat {
+    /// AWS CLI commands (`commands`)
+    #[default]
+    Cli,
+    /// Terraform, the AWS provider's resources (`terraform`)
+    Terraform,
+    /// CloudFormation templates in YAML (`cloudformation`)
+    Cloudformation,
+}
+
+impl FixFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixFormat::Cli => "cli",
+            FixFormat::Terraform => "terraform",
+            FixFormat::Cloudformation => "cloudformation",
+        }
+    }
+}
+
+impl CodeSpec {
+    /// The templates of this fix in `format`: the commands for `cli`.
+    pub fn templates(&self, format: FixFormat) -> &[String] {
+        match format {
+            FixFormat::Cli => &self.commands,
+            FixFormat::Terraform => &self.terraform,
+            FixFormat::Cloudformation => &self.cloudformation,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -195,6 +236,13 @@ impl Catalog {
                     && spec.remediation.is_none()
                 {
                     return Err(format!("{}: code {code} needs a remediation", c.id));
+                }
+                // a fix given as infrastructure code is given in both forms
+                if spec.terraform.is_empty() != spec.cloudformation.is_empty() {
+                    return Err(format!(
+                        "{}: code {code} needs both terraform and cloudformation, or neither",
+                        c.id
+                    ));
                 }
             }
         }
@@ -366,6 +414,36 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
+/// The values a snippet of `format` (terraform or cloudformation) is filled from: `vars`
+/// with every array written as a list (`["a", "b"]`, valid HCL and YAML) rather than
+/// joined with ", ", and for Terraform `${` and `%{` escaped as `$${` and `%%{` (HCL would
+/// read them as interpolation; IAM policy variables such as `${aws:username}` use them).
+pub fn snippet_vars(vars: &Map<String, Value>, format: FixFormat) -> Map<String, Value> {
+    let hcl_escape = |s: &str| match format {
+        FixFormat::Terraform => s.replace("${", "$${").replace("%{", "%%{"),
+        _ => s.to_string(),
+    };
+    vars.iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) => Value::String(hcl_escape(s)),
+                Value::Array(a) => {
+                    let items: Vec<String> = a
+                        .iter()
+                        .map(|x| match x {
+                            Value::String(s) => Value::String(hcl_escape(s)).to_string(),
+                            other => other.to_string(),
+                        })
+                        .collect();
+                    Value::String(format!("[{}]", items.join(", ")))
+                }
+                other => other.clone(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
 /// Placeholder names a template needs (after `{{`/`}}` escapes are removed); optional
 /// parts `{?name|...}` need nothing.
 pub fn placeholders(template: &str) -> Vec<String> {
@@ -489,6 +567,47 @@ mod tests {
         assert_eq!(l["tried"][1], "nope");
         assert_eq!(l["n"], 1);
         assert_eq!(v["source"], "profile", "the facts themselves keep the data");
+    }
+
+    #[test]
+    fn fixes_as_code_come_in_both_forms() {
+        let c = Catalog::embedded();
+        let mut with_code = 0;
+        for chk in &c.checks {
+            for (code, spec) in &chk.codes {
+                assert_eq!(
+                    spec.terraform.is_empty(),
+                    spec.cloudformation.is_empty(),
+                    "{} {code}: terraform and cloudformation go together",
+                    chk.id
+                );
+                if !spec.terraform.is_empty() {
+                    with_code += 1;
+                    assert!(!spec.commands.is_empty(), "{} {code}", chk.id);
+                }
+            }
+        }
+        assert!(with_code >= 20, "{with_code}");
+        let one = "id = \"c\"\norder = 1\ntitle = \"C\"\ndescription = \"d\"\n[codes.bad]\nseverity = \"fail\"\nmessage = \"m\"\nremediation = \"r\"\nterraform = [\"x\"]\n";
+        let err = Catalog::from_files(&[("c.toml", one)]).unwrap_err();
+        assert!(err.contains("both terraform and cloudformation"), "{err}");
+    }
+
+    #[test]
+    fn snippet_values_are_lists_and_hcl_safe() {
+        let v = vars(json!({"ids": ["a", "b"], "p": "{\"k\":\"${aws:username}\"}", "n": 1}));
+        let tf = snippet_vars(&v, FixFormat::Terraform);
+        assert_eq!(tf["ids"], "[\"a\", \"b\"]");
+        assert_eq!(tf["p"], "{\"k\":\"$${aws:username}\"}");
+        assert_eq!(tf["n"], 1);
+        let body = fill("x = jsonencode({p})\ny = {ids}\n", &tf);
+        hcl_edit::parser::parse_body(&body).unwrap();
+        // unescaped, HCL reads an interpolation of aws:username and fails
+        let raw = fill("x = jsonencode({p})\n", &v);
+        assert!(hcl_edit::parser::parse_body(&raw).is_err(), "{raw}");
+        let cfn = snippet_vars(&v, FixFormat::Cloudformation);
+        assert_eq!(cfn["p"], v["p"]);
+        assert_eq!(cfn["ids"], "[\"a\", \"b\"]");
     }
 
     #[test]

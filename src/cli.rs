@@ -1,7 +1,7 @@
 //! Flags, exit codes and the run itself. Exit codes: 0 nothing failed, 1 a fail or error
 //! (`--strict`: or a warn), 2 bad usage.
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, FixFormat};
 use crate::checks::{registrations, Board, Ctx, Options};
 use crate::engine::{self, Engine};
 use crate::probes::aws::{SdkOptions, SdkProbe};
@@ -50,6 +50,7 @@ Examples:
   ecr-doctor --vpc vpc-0abc1234def567890 --subnet subnet-0123456789abcdef0
   ecr-doctor --image team/app:1.4              also fetch that image's manifest and a layer
   ecr-doctor --output json > report.json       for a support ticket (add --redact to mask ids)
+  ecr-doctor --fix-format terraform            the fixes as Terraform (or cloudformation)
   ecr-doctor --only token.get                  one check and what it depends on
   ecr-doctor --list-checks
   ecr-doctor --explain token.get/expired       what a code means and how to fix it
@@ -124,6 +125,11 @@ pub struct Cli {
     /// Report format
     #[arg(long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
+
+    /// How "What to do" gives each fix: AWS CLI commands, or the same change as Terraform
+    /// or CloudFormation with the real ids filled in
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = FixFormat::Cli)]
+    pub fix_format: FixFormat,
 
     /// Run only these checks (comma-separated ids) and what they depend on
     #[arg(long, value_name = "ID,...", value_delimiter = ',')]
@@ -528,12 +534,13 @@ async fn run(
         image: cli.image.as_ref().map(|i| i.to_string()),
         host: crate::host::Host::of_this_machine(metadata.learned()),
     };
-    let report = Report::build(
+    let report = Report::build_with_fix(
         &catalog,
         &results,
         context,
         crate::checks::rfc3339(started_at),
         t0.elapsed(),
+        cli.fix_format,
     );
     let width = std::env::var("COLUMNS")
         .ok()

@@ -77,7 +77,11 @@ pub fn check_section(
             &format!("`{}` / `{name}` — {}", c.id, spec.severity.as_str()),
             &spec.message,
             spec.remediation.as_deref(),
-            &spec.commands,
+            &[
+                ("sh", &spec.commands),
+                ("hcl", &spec.terraform),
+                ("yaml", &spec.cloudformation),
+            ],
             spec.docs_url.as_deref(),
             &text,
         );
@@ -119,7 +123,7 @@ fn code_entry(
     heading: &str,
     message: &str,
     remediation: Option<&str>,
-    commands: &[String],
+    blocks: &[(&str, &Vec<String>)],
     docs_url: Option<&str>,
     text: &dyn Fn(&str) -> String,
 ) {
@@ -128,13 +132,20 @@ fn code_entry(
     if let Some(r) = remediation {
         out.push_str(&format!("{}: {r}\n\n", text("docs_fix")));
     }
-    if !commands.is_empty() {
-        out.push_str("```sh\n");
-        for cmd in commands {
-            out.push_str(&cmd.replace("{{", "{").replace("}}", "}"));
-            out.push('\n');
+    // the commands in one block; each Terraform or CloudFormation snippet in its own
+    for (lang, templates) in blocks {
+        let groups: Vec<Vec<&String>> = match *lang {
+            "sh" => vec![templates.iter().collect()],
+            _ => templates.iter().map(|t| vec![t]).collect(),
+        };
+        for group in groups.into_iter().filter(|g| !g.is_empty()) {
+            out.push_str(&format!("```{lang}\n"));
+            for t in group {
+                out.push_str(t.trim().replace("{{", "{").replace("}}", "}").as_str());
+                out.push('\n');
+            }
+            out.push_str("```\n\n");
         }
-        out.push_str("```\n\n");
     }
     if let Some(d) = docs_url {
         out.push_str(&format!("{}: {d}\n\n", text("docs_see")));

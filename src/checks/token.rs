@@ -93,7 +93,16 @@ pub fn get(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<TokenCode>> {
                 let mut o =
                     with_api_error(Finding::new(code), &e).fact("arn", identity.arn.clone());
                 if let Some((kind, name)) = iam_target(&identity.arn) {
-                    o = o.fact("iam_kind", kind).fact("iam_name", name);
+                    o = o.fact("iam_kind", kind).fact("iam_name", name.clone());
+                    // for the Terraform and CloudFormation forms, whose resources differ
+                    o = o.fact(
+                        if kind == "user" {
+                            "iam_user"
+                        } else {
+                            "iam_role"
+                        },
+                        name,
+                    );
                 }
                 // roles whose policies are not theirs to change: no put-role-policy then
                 o = o

@@ -39,8 +39,10 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<VpcSnapshot, ApiErro
         .iter()
         .filter_map(|a| a.cidr_block().map(str::to_string))
         .collect();
-    if cidrs.is_empty() {
-        cidrs.extend(vpc.cidr_block().map(str::to_string));
+    // the primary CIDR (the VPC's CidrBlock) first
+    if let Some(primary) = vpc.cidr_block() {
+        cidrs.retain(|c| c != primary);
+        cidrs.insert(0, primary.to_string());
     }
     let dhcp_id = vpc.dhcp_options_id().unwrap_or_default().to_string();
 

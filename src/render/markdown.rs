@@ -33,13 +33,32 @@ pub fn render(report: &Report) -> String {
             ));
             if let Some(r) = &c.remediation {
                 out.push_str(&format!("\n{}\n", r.text));
-                if !r.commands.is_empty() {
+                let (lang, blocks): (&str, Vec<&String>) = match super::fix_view(report, r) {
+                    super::FixView::Snippets(f, snippets) => (
+                        match f {
+                            crate::catalog::FixFormat::Terraform => "hcl",
+                            _ => "yaml",
+                        },
+                        snippets.iter().collect(),
+                    ),
+                    super::FixView::Fallback(note, commands) => {
+                        out.push_str(&format!("\n{note}\n"));
+                        ("sh", commands.iter().collect())
+                    }
+                    super::FixView::Commands(commands) => ("sh", commands.iter().collect()),
+                };
+                if lang == "sh" && !blocks.is_empty() {
                     out.push_str("\n```sh\n");
-                    for cmd in &r.commands {
+                    for cmd in blocks {
                         out.push_str(cmd);
                         out.push('\n');
                     }
                     out.push_str("```\n");
+                } else {
+                    // one block per snippet: each is complete on its own
+                    for snippet in blocks {
+                        out.push_str(&format!("\n```{lang}\n{snippet}\n```\n"));
+                    }
                 }
             }
             if let Some(d) = &c.docs_url {

@@ -7,7 +7,7 @@ pub mod progress;
 pub mod summary;
 pub mod table;
 
-use crate::catalog::{fill, unresolved, Catalog, Severity};
+use crate::catalog::{fill, snippet_vars, unresolved, Catalog, FixFormat, Severity};
 use crate::engine::CheckResult;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -63,6 +63,16 @@ pub struct Summary {
 pub struct Remediation {
     pub text: String,
     pub commands: Vec<String>,
+    /// With `--fix-format terraform|cloudformation`: the fix in that form. No snippets: the
+    /// code has none in that form (or none could be filled), and `commands` is the fix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Fix {
+    pub format: FixFormat,
+    pub snippets: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -89,6 +99,25 @@ impl Report {
         context: Context,
         started_at: String,
         duration: Duration,
+    ) -> Report {
+        Report::build_with_fix(
+            catalog,
+            results,
+            context,
+            started_at,
+            duration,
+            FixFormat::Cli,
+        )
+    }
+
+    /// [`Report::build`] with the fixes also in `fix` form (`--fix-format`).
+    pub fn build_with_fix(
+        catalog: &Catalog,
+        results: &[CheckResult],
+        context: Context,
+        started_at: String,
+        duration: Duration,
+        fix: FixFormat,
     ) -> Report {
         let mut vars = Map::new();
         for (k, v) in [
@@ -130,7 +159,7 @@ impl Report {
                 Severity::Skip => summary.skip += 1,
                 Severity::Error => summary.error += 1,
             }
-            checks.push(entry(catalog, r, &vars));
+            checks.push(entry(catalog, r, &vars, fix));
         }
         let mut words = std::collections::BTreeMap::new();
         let mut wv = Map::new();
@@ -149,6 +178,12 @@ impl Report {
         );
         for key in ["what_to_do", "summary"] {
             words.insert(key.to_string(), catalog.text(key, &wv));
+        }
+        if fix != FixFormat::Cli {
+            let mut v = Map::new();
+            v.insert("fix_format".into(), Value::String(fix.as_str().into()));
+            let v = catalog.labelled(None, &v);
+            words.insert("fix_fallback".into(), catalog.text("fix_fallback", &v));
         }
         if let Some(src) = &context.vpc_source {
             let mut v = Map::new();
@@ -185,7 +220,12 @@ impl Report {
     }
 }
 
-fn entry(catalog: &Catalog, r: &CheckResult, context_vars: &Map<String, Value>) -> CheckEntry {
+fn entry(
+    catalog: &Catalog,
+    r: &CheckResult,
+    context_vars: &Map<String, Value>,
+    fix: FixFormat,
+) -> CheckEntry {
     let spec = catalog.get(&r.id);
     let mut vars = context_vars.clone();
     vars.extend(r.facts.clone());
@@ -205,7 +245,16 @@ fn entry(catalog: &Catalog, r: &CheckResult, context_vars: &Map<String, Value>) 
             vars.insert("skip_reason".into(), Value::String(fill(reason, &vars)));
         }
     }
+    // snippets are code: filled from the data, not from the labels' words
+    let raw_vars = vars.clone();
     let vars = catalog.labelled(spec, &vars);
+    let snippet_templates: &[String] = match (r.engine, fix) {
+        (true, _) | (_, FixFormat::Cli) => &[],
+        (false, f) => spec
+            .and_then(|s| s.codes.get(r.code))
+            .map(|c| c.templates(f))
+            .unwrap_or_default(),
+    };
     let (message, remediation_text, commands, code_docs) = if r.engine {
         let e = catalog.engine.get(r.code);
         (
@@ -235,6 +284,18 @@ fn entry(catalog: &Catalog, r: &CheckResult, context_vars: &Map<String, Value>) 
             // an optional part that is not shown can leave a command empty
             .filter(|cmd| !cmd.trim().is_empty())
             .collect(),
+        fix: (fix != FixFormat::Cli).then(|| {
+            let sv = snippet_vars(&raw_vars, fix);
+            Fix {
+                format: fix,
+                snippets: snippet_templates
+                    .iter()
+                    .filter(|t| unresolved(t, &sv).is_empty())
+                    .map(|t| fill(t, &sv).trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
+            }
+        }),
     });
     let docs_url = code_docs.or_else(|| spec.and_then(|s| s.docs_url.clone()));
     CheckEntry {
@@ -267,6 +328,24 @@ pub fn status_label(s: Severity) -> &'static str {
         Severity::Fail => "FAIL",
         Severity::Skip => "SKIP",
         Severity::Error => "ERROR",
+    }
+}
+
+/// What "What to do" shows of a remediation: the snippets of `--fix-format`, or the
+/// commands, with a note (`fix_fallback`) when the chosen form has no snippet for this fix.
+pub enum FixView<'a> {
+    Commands(&'a [String]),
+    Snippets(FixFormat, &'a [String]),
+    Fallback(&'a str, &'a [String]),
+}
+
+pub fn fix_view<'a>(report: &'a Report, r: &'a Remediation) -> FixView<'a> {
+    match &r.fix {
+        Some(f) if !f.snippets.is_empty() => FixView::Snippets(f.format, &f.snippets),
+        Some(_) if !r.commands.is_empty() => {
+            FixView::Fallback(word(report, "fix_fallback"), &r.commands)
+        }
+        _ => FixView::Commands(&r.commands),
     }
 }
 
@@ -434,6 +513,80 @@ pub mod tests {
     }
 
     #[test]
+    fn fix_format_picks_the_snippets_or_says_there_are_none() {
+        let cat = Catalog::embedded();
+        let mut results = vec![sample_result("token.get", "access-denied")];
+        results[0].facts = serde_json::json!({"arn": "arn:aws:iam::123456789012:role/r", "error": "denied", "iam_kind": "role", "iam_name": "r", "iam_role": "r"})
+            .as_object()
+            .unwrap()
+            .clone();
+        // a code without templates: the commands, and a word saying so
+        results.push(sample_result("identity.clock-skew", "clock-skew"));
+        let build = |f| {
+            Report::build_with_fix(
+                &cat,
+                &results,
+                Context::default(),
+                String::new(),
+                Duration::ZERO,
+                f,
+            )
+        };
+        let cli = build(FixFormat::Cli);
+        assert!(cli.checks[0].remediation.as_ref().unwrap().fix.is_none());
+        let tf = build(FixFormat::Terraform);
+        let fix = tf.checks[0]
+            .remediation
+            .as_ref()
+            .unwrap()
+            .fix
+            .as_ref()
+            .unwrap();
+        assert_eq!(fix.format, FixFormat::Terraform);
+        assert_eq!(fix.snippets.len(), 1, "the role's, not the user's");
+        assert!(fix.snippets[0].contains("resource \"aws_iam_role_policy\""));
+        assert!(fix.snippets[0].contains("role   = \"r\""));
+        let table = table::render(&tf, false, 120, false);
+        assert!(
+            table.contains("    resource \"aws_iam_role_policy\""),
+            "{table}"
+        );
+        assert!(!table.contains("$ aws iam put-role-policy"), "{table}");
+        assert!(
+            table.contains("(no Terraform form of this fix: the AWS CLI commands)\n  $ "),
+            "{table}"
+        );
+        let md = markdown::render(&build(FixFormat::Cloudformation));
+        assert!(md.contains("```yaml\nAWSTemplateFormatVersion"), "{md}");
+        assert!(md.contains("Type: AWS::IAM::RolePolicy"), "{md}");
+        assert!(md.contains("(no CloudFormation form of this fix"), "{md}");
+        let json: serde_json::Value = serde_json::from_str(&json::render(&tf)).unwrap();
+        assert_eq!(
+            json["checks"][0]["remediation"]["fix"]["format"],
+            "terraform"
+        );
+        assert_eq!(
+            json["checks"][1]["remediation"]["fix"]["snippets"],
+            serde_json::json!([])
+        );
+    }
+
+    fn sample_result(id: &str, code: &'static str) -> CheckResult {
+        CheckResult {
+            id: id.into(),
+            status: Severity::Warn,
+            code,
+            engine: false,
+            facts: serde_json::json!({"skew_seconds": 90, "direction": "behind", "local": "a", "aws": "b", "seconds": 90})
+                .as_object()
+                .unwrap()
+                .clone(),
+            skipped_because: vec![],
+            duration: Duration::ZERO,
+        }
+    }
+
+    #[test]
     fn unfillable_commands_are_dropped() {
         let mut r = sample();
         let cat = Catalog::embedded();
@@ -449,7 +602,7 @@ pub mod tests {
             skipped_because: vec![],
             duration: Duration::ZERO,
         };
-        r.checks[1] = entry(&cat, &res, &Map::new());
+        r.checks[1] = entry(&cat, &res, &Map::new(), FixFormat::Cli);
         assert!(r.checks[1]
             .remediation
             .as_ref()

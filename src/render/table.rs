@@ -80,7 +80,24 @@ pub fn render(report: &Report, color: bool, width: u16, redact: bool) -> String 
                 for line in wrap(&r.text, width.saturating_sub(4).max(40) as usize) {
                     out.push_str(&format!("  {line}\n"));
                 }
-                for cmd in &r.commands {
+                let commands = match super::fix_view(report, r) {
+                    super::FixView::Snippets(_, snippets) => {
+                        for snippet in snippets {
+                            out.push('\n');
+                            for line in snippet.lines() {
+                                out.push_str(format!("    {line}").trim_end());
+                                out.push('\n');
+                            }
+                        }
+                        &[][..]
+                    }
+                    super::FixView::Fallback(note, commands) => {
+                        out.push_str(&format!("  {note}\n"));
+                        commands
+                    }
+                    super::FixView::Commands(commands) => commands,
+                };
+                for cmd in commands {
                     out.push_str(&format!("  $ {cmd}\n"));
                 }
             }

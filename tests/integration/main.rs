@@ -7,6 +7,7 @@ mod client_path;
 mod cmd;
 mod dataplane;
 mod docker;
+mod fix;
 mod fleet;
 mod harness;
 mod identity;

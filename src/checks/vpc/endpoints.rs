@@ -139,11 +139,17 @@ struct CreateArgs {
 
 impl CreateArgs {
     /// `subnets_for_cmd` (space-separated ids), and `security_group_for_cmd`: a group id,
-    /// or `new` (a label: the group the commands create) with `new_group_cidr`.
+    /// or `new` (a label: the group the commands create) with `new_group_cidr`. For the
+    /// Terraform and CloudFormation forms: `create_subnet_ids` (a list) and `endpoint_group`
+    /// (only when the group exists).
     fn facts<K: crate::engine::Code>(self, f: Finding<K>, client: &ClientSource) -> Finding<K> {
-        let f = f.fact("subnets_for_cmd", self.subnets.join(" "));
+        let f = f
+            .fact("subnets_for_cmd", self.subnets.join(" "))
+            .fact("create_subnet_ids", self.subnets);
         match self.group {
-            Some(g) => f.fact("security_group_for_cmd", g),
+            Some(g) => f
+                .fact("security_group_for_cmd", g.clone())
+                .fact("endpoint_group", g),
             None => match client.cidr {
                 Some(c) => f
                     .fact("security_group_for_cmd", "new")
@@ -372,8 +378,13 @@ pub fn s3(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Gateway>> {
         }
         if let (Some(subnet), Some(t)) = (&vc.subnet_id, client_table) {
             if !ep.route_table_ids.contains(&t.id) {
+                // the endpoint's route tables once the client's is added (CloudFormation has
+                // no association resource: RouteTableIds of the endpoint holds them all)
+                let mut with_client = ep.route_table_ids.clone();
+                with_client.push(t.id.clone());
                 return base
                     .with_code(Gateway::RouteTableNotAssociated)
+                    .fact("route_tables_with_client", with_client)
                     .fact("subnet_id", subnet.clone())
                     .fact(
                         "association",

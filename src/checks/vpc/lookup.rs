@@ -133,7 +133,9 @@ pub fn dns_attributes(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<DnsAttributes>
         let base = Finding::new(DnsAttributes::Ok)
             .fact("vpc_id", vc.vpc_id.clone())
             .fact("dns_support", snap.dns_support)
-            .fact("dns_hostnames", snap.dns_hostnames);
+            .fact("dns_hostnames", snap.dns_hostnames)
+            // the primary CIDR (first, see probes::ec2): the VPC's CidrBlock in a template
+            .fact("vpc_cidr", snap.cidrs.first().cloned());
         if !snap.dns_support {
             return base.with_code(DnsAttributes::DnsSupportDisabled);
         }
