@@ -288,6 +288,50 @@ fn run_all(format: &str) -> (Vec<Snippet>, BTreeSet<(String, String)>) {
         ("fail".into(), Some("cross-account-not-granted".into()))
     );
     snippets(&r, format, &mut all, &mut seen);
+    let r = doctor(
+        &lab.env_as("lab-healthy"),
+        &[
+            "--output",
+            "json",
+            "--fix-format",
+            format,
+            "--only",
+            "repo.policy",
+            "--image",
+            &format!("{OTHER}/shared/no-check-layer:1.0"),
+        ],
+    );
+    assert_eq!(
+        r.check("repo.policy"),
+        ("warn".into(), Some("check-layer-not-granted".into()))
+    );
+    snippets(&r, format, &mut all, &mut seen);
+    // an execution role of another account pulling from the caller's own repository,
+    // which has no policy
+    let exec = lab.ready["other_account"]["exec_role"]
+        .as_str()
+        .expect("lab exec role of the other account")
+        .to_string();
+    let r = doctor(
+        &lab.env_as("lab-healthy"),
+        &[
+            "--output",
+            "json",
+            "--fix-format",
+            format,
+            "--only",
+            "repo.policy",
+            "--image",
+            "lab/app:1.0",
+            "--role-arn",
+            &exec,
+        ],
+    );
+    assert_eq!(
+        r.check("repo.policy"),
+        ("fail".into(), Some("no-repository-policy".into()))
+    );
+    snippets(&r, format, &mut all, &mut seen);
     // a user denied the token, with IAM enforced
     let enforcing = Moto::start(&["--enforce-auth", "--parent-pid", &pid], &[]);
     let r = doctor(
