@@ -407,6 +407,7 @@ fn samples(format: FixFormat) -> Vec<Snippet> {
             "role_account" | "registry_account" => json!("210987654321"),
             "repository" => json!("team/app"),
             "caller_arn" => json!("arn:aws:iam::123456789012:root"),
+            "caller_account" => json!("123456789012"),
             _ => return None,
         })
     };
