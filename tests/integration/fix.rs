@@ -270,68 +270,40 @@ fn run_all(format: &str) -> (Vec<Snippet>, BTreeSet<(String, String)>) {
             "{role}"
         );
     }
-    let r = doctor(
-        &lab.env_as("lab-healthy"),
-        &[
-            "--output",
-            "json",
-            "--fix-format",
-            format,
-            "--only",
-            "repo.policy",
-            "--image",
-            &format!("{OTHER}/shared/readable:1.0"),
-        ],
-    );
-    assert_eq!(
-        r.check("repo.policy"),
-        ("fail".into(), Some("cross-account-not-granted".into()))
-    );
-    snippets(&r, format, &mut all, &mut seen);
-    let r = doctor(
-        &lab.env_as("lab-healthy"),
-        &[
-            "--output",
-            "json",
-            "--fix-format",
-            format,
-            "--only",
-            "repo.policy",
-            "--image",
-            &format!("{OTHER}/shared/no-check-layer:1.0"),
-        ],
-    );
-    assert_eq!(
-        r.check("repo.policy"),
-        ("warn".into(), Some("check-layer-not-granted".into()))
-    );
-    snippets(&r, format, &mut all, &mut seen);
-    // an execution role of another account pulling from the caller's own repository,
-    // which has no policy
+    // repository policies: another account's, and the caller's own for an execution role
+    // of another account (lab/app has no policy)
     let exec = lab.ready["other_account"]["exec_role"]
         .as_str()
         .expect("lab exec role of the other account")
         .to_string();
-    let r = doctor(
-        &lab.env_as("lab-healthy"),
-        &[
+    let readable = format!("{OTHER}/shared/readable:1.0");
+    let no_check_layer = format!("{OTHER}/shared/no-check-layer:1.0");
+    let worlds: [(&[&str], &str); 3] = [
+        (&["--image", &readable], "fail/cross-account-not-granted"),
+        (
+            &["--image", &no_check_layer],
+            "warn/check-layer-not-granted",
+        ),
+        (
+            &["--image", "lab/app:1.0", "--role-arn", &exec],
+            "fail/no-repository-policy",
+        ),
+    ];
+    for (extra, want) in worlds {
+        let mut args = vec![
             "--output",
             "json",
             "--fix-format",
             format,
             "--only",
             "repo.policy",
-            "--image",
-            "lab/app:1.0",
-            "--role-arn",
-            &exec,
-        ],
-    );
-    assert_eq!(
-        r.check("repo.policy"),
-        ("fail".into(), Some("no-repository-policy".into()))
-    );
-    snippets(&r, format, &mut all, &mut seen);
+        ];
+        args.extend_from_slice(extra);
+        let r = doctor(&lab.env_as("lab-healthy"), &args);
+        let (s, c) = r.check("repo.policy");
+        assert_eq!(format!("{s}/{}", c.unwrap_or_default()), want, "{extra:?}");
+        snippets(&r, format, &mut all, &mut seen);
+    }
     // a user denied the token, with IAM enforced
     let enforcing = Moto::start(&["--enforce-auth", "--parent-pid", &pid], &[]);
     let r = doctor(
