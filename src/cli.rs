@@ -127,6 +127,12 @@ pub struct Cli {
     /// Mask account ids, ARNs, access key ids and IP addresses in the output
     #[arg(long)]
     pub redact: bool,
+
+    /// The error you saw (docker, containerd, an ECS stopped reason, a kubelet event, the AWS
+    /// CLI): the report says what it means, which checks can explain it and which did; the
+    /// image, registry and failing address are taken from it when no flag gives them
+    #[arg(long, value_name = "TEXT")]
+    pub symptom: Option<String>,
 }
 
 impl Cli {
@@ -284,6 +290,22 @@ pub fn main() -> i32 {
         Ok(s) => s,
         Err(e) => return usage_error(&e),
     };
+    // --symptom: what the pasted text names fills what the flags leave open
+    let pasted = match cli.symptom.clone() {
+        Some(text) => {
+            if let Err(e) = crate::symptom::check(&text) {
+                return usage_error(&e);
+            }
+            let region = cli.region.clone();
+            Some(crate::symptom::take(
+                &text,
+                &mut cli.image,
+                &mut cli.registry,
+                region.as_deref(),
+            ))
+        }
+        None => None,
+    };
     if let Err(e) = reconcile(&mut cli) {
         return usage_error(&e);
     }
@@ -307,7 +329,7 @@ pub fn main() -> i32 {
             return 1;
         }
     };
-    let code = runtime.block_on(run(cli, catalog, selection, ca_bundle));
+    let code = runtime.block_on(run(cli, catalog, selection, ca_bundle, pasted));
     runtime.shutdown_timeout(Duration::from_millis(200));
     code
 }
@@ -317,6 +339,7 @@ async fn run(
     catalog: Arc<Catalog>,
     selection: engine::Selection,
     ca_bundle: Option<Vec<u8>>,
+    pasted: Option<crate::symptom::Pasted>,
 ) -> i32 {
     let started_at = SystemTime::now();
     let t0 = Instant::now();
@@ -398,13 +421,17 @@ async fn run(
         availability_zone: vc.and_then(|v| v.az.clone()),
         image: cli.image.as_ref().map(|i| i.to_string()),
     };
-    let report = Report::build(
+    let mut report = Report::build(
         &catalog,
         &results,
         context,
         crate::checks::rfc3339(started_at),
         t0.elapsed(),
     );
+    if let Some(p) = &pasted {
+        let symptoms = crate::symptom::Symptoms::embedded(&catalog);
+        report.symptom = Some(crate::symptom::assess(&symptoms, p, &report));
+    }
     let width = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())

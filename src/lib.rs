@@ -17,4 +17,5 @@ pub mod policy;
 pub mod probes;
 pub mod redact;
 pub mod render;
+pub mod symptom;
 pub mod validate;

@@ -4,6 +4,7 @@
 pub mod json;
 pub mod markdown;
 pub mod progress;
+pub mod symptom;
 pub mod table;
 
 use crate::catalog::{fill, unresolved, Catalog, Severity};
@@ -23,6 +24,9 @@ pub struct Report {
     pub context: Context,
     pub summary: Summary,
     pub checks: Vec<CheckEntry>,
+    /// With `--symptom`: the pasted error's verdict (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symptom: Option<crate::symptom::SymptomReport>,
     /// The report's own words (`_words.toml` `[text]`), filled at build time.
     #[serde(skip)]
     pub words: std::collections::BTreeMap<String, String>,
@@ -168,6 +172,7 @@ impl Report {
             context,
             summary,
             checks,
+            symptom: None,
         }
     }
 
