@@ -557,6 +557,13 @@ pub fn assess(symptoms: &Symptoms, pasted: &Pasted, report: &Report) -> SymptomR
             }
         }
     }
+    // a whole check covers its single codes
+    let whole: Vec<String> = suspects
+        .iter()
+        .filter(|s| !s.contains('/'))
+        .cloned()
+        .collect();
+    suspects.retain(|s| !whole.iter().any(|w| s.starts_with(&format!("{w}/"))));
     let mut explained_by = Vec::new();
     let mut not_decided: Vec<String> = Vec::new();
     let mut checks: Vec<&str> = suspects.iter().map(|s| suspect(s).check).collect();
@@ -639,8 +646,11 @@ pub fn assess(symptoms: &Symptoms, pasted: &Pasted, report: &Report) -> SymptomR
                 .is_some_and(crate::aws::is_public_registry),
         ),
     );
+    // a suspect check that ran (and did not explain it) decided something
+    let decided = checks.iter().any(|c| !not_decided.iter().any(|n| n == c));
     let remains = (!matched.is_empty() && explained_by.is_empty()).then(|| {
         match matched.iter().find_map(|s| s.remains.as_ref()) {
+            _ if !decided => symptoms.text("remains_undecided", &vars),
             Some(t) => fill(t, &vars),
             None => symptoms.text("remains", &vars),
         }
@@ -851,6 +861,7 @@ mod tests {
             "not_explained",
             "not_decided",
             "remains",
+            "remains_undecided",
         ] {
             assert!(keys.contains(&k), "[text] {k}");
         }
@@ -1193,14 +1204,67 @@ mod tests {
     }
 
     #[test]
+    fn suspects_of_several_symptoms_are_one_list() {
+        let s = symptoms();
+        let text = &s
+            .specs
+            .iter()
+            .find(|x| x.id == "resource-initialization")
+            .unwrap()
+            .examples[0];
+        let p = take(text, &mut None, &mut None, None);
+        let v = assess(&s, &p, &report(vec![]));
+        assert_eq!(
+            v.matched,
+            [
+                "resource-initialization",
+                "api-request-failed",
+                "io-timeout"
+            ]
+        );
+        // token.get covers token.get/unreachable; each suspect once
+        assert!(v.suspects.contains(&"token.get".to_string()));
+        assert!(!v.suspects.contains(&"token.get/unreachable".to_string()));
+        let mut unique = v.suspects.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), v.suspects.len());
+    }
+
+    #[test]
     fn every_remains_fills_without_placeholders_left() {
         let s = symptoms();
-        let r = report(vec![]);
         for spec in &s.specs {
+            // every suspect passed: its own remains; none ran: the undecided words
+            let passed: Vec<_> = spec
+                .suspects
+                .iter()
+                .map(|x| entry(suspect(x).check, Severity::Pass, "ok", Value::Null))
+                .collect();
             let p = take(&spec.examples[0], &mut None, &mut None, None);
-            let v = assess(&s, &p, &r);
-            let remains = v.remains.expect("nothing ran: nothing explains it");
+            let v = assess(&s, &p, &report(passed));
+            let remains = v.remains.expect("nothing explains it");
             assert!(!remains.contains('{'), "{}: {remains}", spec.id);
+            // the first matched symptom that has words of its own says them
+            let first = s
+                .matching(&p.text)
+                .into_iter()
+                .find_map(|m| m.remains.as_ref());
+            if let Some(own) = first {
+                let head = own.split(['{', '.']).next().unwrap();
+                assert!(
+                    remains.contains(head) || own.starts_with('{'),
+                    "{}: {remains}",
+                    spec.id
+                );
+            }
+            let v = assess(&s, &p, &report(vec![]));
+            assert_eq!(
+                v.remains.as_deref(),
+                Some(&*s.text("remains_undecided", &Map::new())),
+                "{}",
+                spec.id
+            );
         }
     }
 }
