@@ -255,8 +255,22 @@ fn secret_patterns() -> &'static SecretPatterns {
 
 /// The text with everything that looks like a password, a token or a secret key replaced by
 /// `<secret>`; each value replaced is also registered with [`crate::redact`], so that no
-/// other output shows it either. Hex digests (lowercase hex only) are kept.
+/// other output shows it either. Hex digests (lowercase hex only) are kept. Control
+/// characters but line ends and tabs become spaces.
 pub fn sanitize(text: &str) -> String {
+    // no terminal control sequence of the paste reaches a terminal: control characters
+    // other than line ends and tabs become spaces
+    let text: String = text
+        .chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\n' | '\t') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    let text = text.as_str();
     let p = secret_patterns();
     let mut found: Vec<String> = Vec::new();
     for re in [&p.flag, &p.json_key, &p.assignment, &p.scheme, &p.query] {
@@ -1067,6 +1081,7 @@ mod tests {
             "failed to resolve ref 123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app@sha256:{digest}: dial tcp 10.0.1.11:443: i/o timeout; arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
         );
         assert_eq!(sanitize(&plain), plain);
+        assert_eq!(sanitize("a\x1b[31mb\r\nc\td"), "a [31mb \nc\td");
         // and registered: any output loses them
         assert!(!crate::redact::apply(&format!("x {token} y"), false).contains(&token));
     }
