@@ -179,6 +179,10 @@ impl Catalog {
                 words = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
                 continue;
             }
+            if *name == "_symptoms.toml" {
+                // the symptoms of --symptom: read by crate::symptom
+                continue;
+            }
             let spec: CheckSpec = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
             if format!("{}.toml", spec.id) != *name {
                 return Err(format!(

@@ -165,6 +165,11 @@ pub struct Cli {
     #[arg(long)]
     pub redact: bool,
 
+    /// The error you saw (docker, containerd, an ECS stopped reason, a kubelet event, the AWS
+    /// CLI): the report says what it means, which checks can explain it and which did; the
+    /// image, registry and failing address are taken from it when no flag gives them
+    #[arg(long, value_name = "TEXT")]
+    pub symptom: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -418,6 +423,22 @@ pub fn main() -> i32 {
         Ok(s) => s,
         Err(e) => return usage_error(&e),
     };
+    // --symptom: what the pasted text names fills what the flags leave open
+    let pasted = match cli.symptom.clone() {
+        Some(text) => {
+            if let Err(e) = crate::symptom::check(&text) {
+                return usage_error(&e);
+            }
+            let region = cli.region.clone();
+            Some(crate::symptom::take(
+                &text,
+                &mut cli.image,
+                &mut cli.registry,
+                region.as_deref(),
+            ))
+        }
+        None => None,
+    };
     if let Err(e) = reconcile(&mut cli) {
         return usage_error(&e);
     }
@@ -441,7 +462,7 @@ pub fn main() -> i32 {
             return 1;
         }
     };
-    let code = runtime.block_on(run(cli, catalog, selection, ca_bundle));
+    let code = runtime.block_on(run(cli, catalog, selection, ca_bundle, pasted));
     runtime.shutdown_timeout(Duration::from_millis(200));
     code
 }
@@ -451,6 +472,7 @@ async fn run(
     catalog: Arc<Catalog>,
     selection: engine::Selection,
     ca_bundle: Option<Vec<u8>>,
+    pasted: Option<crate::symptom::Pasted>,
 ) -> i32 {
     let started_at = SystemTime::now();
     let t0 = Instant::now();
@@ -534,7 +556,7 @@ async fn run(
         image: cli.image.as_ref().map(|i| i.to_string()),
         host: crate::host::Host::of_this_machine(metadata.learned()),
     };
-    let report = Report::build_with_fix(
+    let mut report = Report::build_with_fix(
         &catalog,
         &results,
         context,
@@ -542,6 +564,10 @@ async fn run(
         t0.elapsed(),
         cli.fix_format,
     );
+    if let Some(p) = &pasted {
+        let symptoms = crate::symptom::Symptoms::embedded(&catalog);
+        report.symptom = Some(crate::symptom::assess(&symptoms, p, &report));
+    }
     let width = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())

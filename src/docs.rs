@@ -1,5 +1,6 @@
 //! The check and error-code reference (docs/checks.md) and the code snapshot
-//! (docs/codes.txt), generated from the catalog. A test fails when the checked-in files
+//! (docs/codes.txt), generated from the catalog; the troubleshooting guide
+//! (docs/troubleshooting.md) from its symptoms (`crate::symptom::troubleshooting`). A test fails when the checked-in files
 //! differ; `UPDATE_DOCS=1 cargo test docs` rewrites them.
 
 use crate::catalog::{Catalog, Severity};
@@ -196,6 +197,15 @@ mod tests {
     #[test]
     fn docs_reference_is_current() {
         check_file("checks.md", &reference(&Catalog::embedded()));
+    }
+
+    #[test]
+    fn docs_troubleshooting_is_current() {
+        let cat = Catalog::embedded();
+        check_file(
+            "troubleshooting.md",
+            &crate::symptom::troubleshooting(&crate::symptom::Symptoms::embedded(&cat)),
+        );
     }
 
     #[test]

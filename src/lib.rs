@@ -22,3 +22,4 @@ pub mod probes;
 pub mod redact;
 pub mod render;
 pub mod summarize;
+pub mod symptom;

@@ -8,10 +8,12 @@ fn cell(s: &str) -> String {
 
 pub fn render(report: &Report) -> String {
     let mut out = format!(
-        "# ecr-doctor report\n\necr-doctor {} · {}\n\n| Status | Check | Result |\n|---|---|---|\n",
+        "# ecr-doctor report\n\necr-doctor {} · {}\n\n",
         report.tool.version,
         context_line(report)
     );
+    out.push_str(&super::symptom::markdown(report));
+    out.push_str("| Status | Check | Result |\n|---|---|---|\n");
     for c in &report.checks {
         out.push_str(&format!(
             "| {} | `{}` | {} |\n",

@@ -5,6 +5,7 @@ pub mod json;
 pub mod markdown;
 pub mod progress;
 pub mod summary;
+pub mod symptom;
 pub mod table;
 
 use crate::catalog::{fill, snippet_vars, unresolved, Catalog, FixFormat, Severity};
@@ -24,6 +25,9 @@ pub struct Report {
     pub context: Context,
     pub summary: Summary,
     pub checks: Vec<CheckEntry>,
+    /// With `--symptom`: the pasted error's verdict (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symptom: Option<crate::symptom::SymptomReport>,
     /// The report's own words (`_words.toml` `[text]`), filled at build time.
     #[serde(skip)]
     pub words: std::collections::BTreeMap<String, String>,
@@ -206,6 +210,7 @@ impl Report {
             context,
             summary,
             checks,
+            symptom: None,
         }
     }
 

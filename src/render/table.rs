@@ -33,6 +33,7 @@ pub fn render(report: &Report, color: bool, width: u16, redact: bool) -> String 
         report.tool.version,
         context_line(report)
     ));
+    out.push_str(&super::symptom::table(report, width, redact));
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)

@@ -15,4 +15,5 @@ mod missing;
 mod progress;
 mod public;
 mod role;
+mod symptom;
 mod vpc;
