@@ -59,6 +59,8 @@ pub struct TlsFailure {
     /// Issuer and subject of the certificate the server showed, if it showed one.
     pub issuer: Option<String>,
     pub subject: Option<String>,
+    /// The certificate was refused because it does not name the host.
+    pub wrong_name: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +111,8 @@ impl HttpResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub enum HttpFailure {
     Timeout(String),
+    /// Connected (TCP, and TLS for https), then no answer in time.
+    NoAnswer(String),
     Connect(String),
     Tls(String),
     Other(String),
@@ -118,6 +122,7 @@ impl HttpFailure {
     pub fn detail(&self) -> &str {
         match self {
             HttpFailure::Timeout(d)
+            | HttpFailure::NoAnswer(d)
             | HttpFailure::Connect(d)
             | HttpFailure::Tls(d)
             | HttpFailure::Other(d) => d,
@@ -623,6 +628,7 @@ impl NetProbe for SystemNet {
                     detail: format!("{host} is not a valid TLS server name"),
                     issuer: None,
                     subject: None,
+                    wrong_name: false,
                 }));
                 return report;
             };
@@ -648,14 +654,23 @@ impl NetProbe for SystemNet {
                             detail: "the TLS handshake did not finish in time".into(),
                             issuer,
                             subject,
+                            wrong_name: false,
                         })
                     }
                     Ok(Err(e)) => {
                         let (subject, issuer) = seen(&rec);
+                        let wrong_name = matches!(
+                            e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
+                            Some(rustls::Error::InvalidCertificate(
+                                rustls::CertificateError::NotValidForName
+                                    | rustls::CertificateError::NotValidForNameContext { .. }
+                            ))
+                        );
                         Err(TlsFailure {
                             detail: e.to_string(),
                             issuer,
                             subject,
+                            wrong_name,
                         })
                     }
                     Ok(Ok(tls)) => {
@@ -777,7 +792,9 @@ fn classify_reqwest(e: &reqwest::Error) -> HttpFailure {
             chain = format!("error sending request: {tail}");
         }
     }
-    if e.is_timeout() || chain.contains("timed out") {
+    if (e.is_timeout() || chain.contains("timed out")) && !e.is_connect() {
+        HttpFailure::NoAnswer(chain)
+    } else if e.is_timeout() || chain.contains("timed out") {
         HttpFailure::Timeout(chain)
     } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("TLS") {
         HttpFailure::Tls(chain)
@@ -1090,7 +1107,7 @@ Pxm0i4Ad/rnonVQ/NGWkTjLtEsdj
 
     #[tokio::test]
     async fn reqwest_failures_are_classified() {
-        // an address that accepts and never answers: a timeout
+        // an address that accepts and never answers: connected, no answer
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap();
         let hold = tokio::spawn(async move {
@@ -1104,7 +1121,7 @@ Pxm0i4Ad/rnonVQ/NGWkTjLtEsdj
             })
             .await
             .unwrap_err();
-        assert!(matches!(e, HttpFailure::Timeout(_)), "{e:?}");
+        assert!(matches!(e, HttpFailure::NoAnswer(_)), "{e:?}");
         hold.abort();
 
         // an answer that is not HTTP
