@@ -11,6 +11,7 @@ mod harness;
 mod identity;
 mod missing;
 mod progress;
+mod proof;
 mod public;
 mod role;
 mod vpc;

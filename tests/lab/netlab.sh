@@ -33,6 +33,7 @@
 #   its Basic credentials: same images (lab/app:1.0 = public.ecr.aws/lab/app:1.0), 307 to the
 #   layer host passed through. No anonymous tokens (the real endpoint has them).
 # Files: tests/lab/run/NS/{env.sh,lab.json,ca.pem,token.password,images.json,tls/,pids/,logs/}.
+#   logs/operations.jsonl: every AWS operation moto was asked for (moto_lab.py extension 41).
 # CA + certificates are cached in tests/lab/run/ca/ (shared by all namespaces).
 #
 # Worlds (each = healthy + one fault; `world` switches in 50-650 ms, see world_plan below):
@@ -524,7 +525,8 @@ cmd_up() {
         "$PY" "$LAB_DIR/moto_lab.py" --port "$MOTO_PORT" --ready-file "$d/moto.ready.json" \
         --tls-cert "$d/tls/api.pem" --tls-key "$d/tls/api.key" \
         --tls-listen "$IP_API:443" --tls-listen "$IP_STS:443" --tls-listen "$IP_EC2:443" \
-        --tls-listen "$IP_S3:443" --tls-listen "$IP_ECR_PUBLIC_API:443" ${NETLAB_VPC:+--vpc-worlds}
+        --tls-listen "$IP_S3:443" --tls-listen "$IP_ECR_PUBLIC_API:443" ${NETLAB_VPC:+--vpc-worlds} \
+        --operation-log "$d/logs/operations.jsonl"
     for ((i = 0; i < 600; i++)); do
         [ -f "$d/moto.ready.json" ] && break
         pid_of "$ns" moto >/dev/null || { log_tail "$ns" moto; die "moto_lab.py exited in $ns"; }
