@@ -7,6 +7,7 @@ mod client_path;
 mod cmd;
 mod dataplane;
 mod docker;
+mod faults;
 mod harness;
 mod identity;
 mod missing;
