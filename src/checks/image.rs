@@ -6,7 +6,7 @@ use super::registry::{registry_auth, registry_error, request, request_failed, Be
 use super::{Ctx, Manifest};
 use crate::engine::Finding;
 use crate::oci::{self, Kind, MANIFEST_ACCEPT};
-use crate::probes::net::{HttpFailure, HttpRequest};
+use crate::probes::net::HttpRequest;
 use futures::future::{BoxFuture, FutureExt};
 use std::sync::Arc;
 
@@ -29,7 +29,6 @@ crate::codes! {
     pub enum Layer {
         Ok = "ok",
         RedirectUnreachable = "redirect-unreachable",
-        RedirectNoAnswer = "redirect-no-answer",
         RedirectLoop = "redirect-loop",
         S3Forbidden = "s3-forbidden",
         DigestMismatch = "digest-mismatch",
@@ -261,9 +260,6 @@ pub fn layer_download(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Layer>> {
                 .await
             {
                 Ok(r) => (r, Some(host)),
-                Err(f @ HttpFailure::NoAnswer(_)) => {
-                    return request_failed(base, Layer::RedirectNoAnswer, &f)
-                }
                 Err(f) => return request_failed(base, Layer::RedirectUnreachable, &f),
             }
         } else {
@@ -411,14 +407,6 @@ mod tests {
         assert_eq!(
             run(setup(Err(HttpFailure::Timeout("no answer".into())))).await,
             Layer::RedirectUnreachable
-        );
-        // connected, then nothing: not the missing-endpoint symptom
-        assert_eq!(
-            run(setup(Err(HttpFailure::NoAnswer(
-                "operation timed out".into()
-            ))))
-            .await,
-            Layer::RedirectNoAnswer
         );
         // the layer host sends the client back to the registry: a loop
         let back = format!("https://{REG}/v2/lab/app/blobs/{digest}");

@@ -111,8 +111,6 @@ impl HttpResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub enum HttpFailure {
     Timeout(String),
-    /// Connected (TCP, and TLS for https), then no answer in time.
-    NoAnswer(String),
     Connect(String),
     Tls(String),
     Other(String),
@@ -122,7 +120,6 @@ impl HttpFailure {
     pub fn detail(&self) -> &str {
         match self {
             HttpFailure::Timeout(d)
-            | HttpFailure::NoAnswer(d)
             | HttpFailure::Connect(d)
             | HttpFailure::Tls(d)
             | HttpFailure::Other(d) => d,
@@ -792,9 +789,7 @@ fn classify_reqwest(e: &reqwest::Error) -> HttpFailure {
             chain = format!("error sending request: {tail}");
         }
     }
-    if (e.is_timeout() || chain.contains("timed out")) && !e.is_connect() {
-        HttpFailure::NoAnswer(chain)
-    } else if e.is_timeout() || chain.contains("timed out") {
+    if e.is_timeout() || chain.contains("timed out") {
         HttpFailure::Timeout(chain)
     } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("TLS") {
         HttpFailure::Tls(chain)
@@ -1107,7 +1102,7 @@ Pxm0i4Ad/rnonVQ/NGWkTjLtEsdj
 
     #[tokio::test]
     async fn reqwest_failures_are_classified() {
-        // an address that accepts and never answers: connected, no answer
+        // an address that accepts and never answers: a timeout
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap();
         let hold = tokio::spawn(async move {
@@ -1121,7 +1116,7 @@ Pxm0i4Ad/rnonVQ/NGWkTjLtEsdj
             })
             .await
             .unwrap_err();
-        assert!(matches!(e, HttpFailure::NoAnswer(_)), "{e:?}");
+        assert!(matches!(e, HttpFailure::Timeout(_)), "{e:?}");
         hold.abort();
 
         // an answer that is not HTTP
