@@ -70,7 +70,8 @@ fn net(cx: Arc<Ctx>, host: Target) -> BoxFuture<'static, Finding<Conn>> {
                 .with_code(Conn::TlsFailed)
                 .fact("error", f.detail)
                 .fact("cert_subject", f.subject)
-                .fact("cert_issuer", f.issuer),
+                .fact("cert_issuer", f.issuer)
+                .fact("wrong_name", f.wrong_name.then_some(true)),
             None => base
                 .with_code(Conn::TlsFailed)
                 .fact("error", "no-handshake"),
@@ -129,6 +130,7 @@ mod tests {
                         detail: "invalid peer certificate: UnknownIssuer".into(),
                         issuer: Some("CN=Corp Inspect CA".into()),
                         subject: Some("CN=*.dkr".into()),
+                        wrong_name: false,
                     })),
                 ),
                 Conn::TlsFailed,
@@ -154,6 +156,7 @@ mod tests {
             assert_eq!(o.code, want);
             if want == Conn::TlsFailed {
                 assert_eq!(o.facts["cert_issuer"], "CN=Corp Inspect CA");
+                assert!(!o.facts.contains_key("wrong_name"), "{:?}", o.facts);
             }
             if want == Conn::Ok {
                 assert!(
@@ -161,6 +164,41 @@ mod tests {
                     "unknown issuer is null data"
                 );
             }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_certificate_for_another_name_says_so() {
+        let mut net = FakeNet::default();
+        net.dial.insert(
+            REG.into(),
+            DialReport {
+                address: Some("10.0.1.11:443".parse().unwrap()),
+                tried: vec!["10.0.1.11:443".parse().unwrap()],
+                connect: Ok(Duration::from_millis(1)),
+                tls: Some(Err(TlsFailure {
+                    detail: "invalid peer certificate: certificate not valid for name".into(),
+                    issuer: Some("CN=Corp CA".into()),
+                    subject: Some("CN=registry.corp.example".into()),
+                    wrong_name: true,
+                })),
+                via_proxy: None,
+            },
+        );
+        let o = check("net.ecr-dkr", dkr, ctx(net, None, None)).await;
+        assert_eq!(o.code, Conn::TlsFailed);
+        assert_eq!(o.facts["wrong_name"], true);
+        let cat = crate::catalog::Catalog::embedded();
+        for id in ["net.ecr-api", "net.ecr-dkr", "net.s3"] {
+            let fix = cat.get(id).unwrap().codes["tls-failed"]
+                .remediation
+                .clone()
+                .unwrap();
+            let text = crate::catalog::fill(&fix, &o.facts);
+            assert!(
+                text.contains("does not name") && text.contains("CN=registry.corp.example"),
+                "{id}: {text}"
+            );
         }
     }
 }

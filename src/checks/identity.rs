@@ -21,6 +21,7 @@ crate::codes! {
         AccessDenied = "access-denied",
         ClockRejected = "clock-rejected",
         Unreachable = "unreachable",
+        Throttled = "throttled",
         ApiError = "api-error",
     }
 }
@@ -52,6 +53,7 @@ pub fn caller(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Caller>> {
             }
             Err(e) => {
                 let code = match e.class() {
+                    _ if e.is_throttled() => Caller::Throttled,
                     ErrorClass::Unreachable => Caller::Unreachable,
                     ErrorClass::InvalidCredentials => Caller::InvalidCredentials,
                     ErrorClass::ClockRejected => Caller::ClockRejected,
@@ -219,6 +221,22 @@ mod tests {
             .unwrap();
         assert!(fix.contains("opt-in region"), "{fix}");
         assert!(!fix.contains("deactivated"), "{fix}");
+    }
+
+    #[tokio::test]
+    async fn throttling_is_named_as_such() {
+        for (status, code) in [(400, "Throttling"), (429, "ThrottlingException")] {
+            let o = caller_of(Err(service_error(status, code, "Rate exceeded"))).await;
+            assert_eq!(o.code, Caller::Throttled, "{status} {code}");
+            let msg = render("identity.caller", &o);
+            assert!(msg.contains("Rate exceeded"), "{msg}");
+        }
+        let cat = crate::catalog::Catalog::embedded();
+        let fix = cat.get("identity.caller").unwrap().codes["throttled"]
+            .remediation
+            .clone()
+            .unwrap();
+        assert!(fix.contains("backoff") && fix.contains("regional"), "{fix}");
     }
 
     #[tokio::test]

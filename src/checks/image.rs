@@ -29,6 +29,7 @@ crate::codes! {
     pub enum Layer {
         Ok = "ok",
         RedirectUnreachable = "redirect-unreachable",
+        RedirectLoop = "redirect-loop",
         S3Forbidden = "s3-forbidden",
         DigestMismatch = "digest-mismatch",
         Truncated = "truncated",
@@ -269,8 +270,20 @@ pub fn layer_download(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Layer>> {
             .fact("http_status", resp.status)
             .fact("bytes", resp.bytes)
             .fact("elapsed_ms", resp.elapsed.as_millis() as u64);
+        // the layer host sends the client back to the registry: docker would go round
+        let back_to_registry = redirect_host.is_some()
+            && matches!(resp.status, 301 | 302 | 303 | 307 | 308)
+            && resp
+                .header("Location")
+                .and_then(|l| url::Url::parse(l).ok())
+                .is_some_and(|u| u.host_str() == Some(registry.as_str()));
         match resp.status {
             200 => {}
+            _ if back_to_registry => {
+                return base
+                    .with_code(Layer::RedirectLoop)
+                    .fact("registry", registry.clone())
+            }
             403 if redirect_host.is_some() => return base.with_code(Layer::S3Forbidden),
             _ => return base.with_code(Layer::UnexpectedStatus),
         }
@@ -394,6 +407,22 @@ mod tests {
         assert_eq!(
             run(setup(Err(HttpFailure::Timeout("no answer".into())))).await,
             Layer::RedirectUnreachable
+        );
+        // the layer host sends the client back to the registry: a loop
+        let back = format!("https://{REG}/v2/lab/app/blobs/{digest}");
+        assert_eq!(
+            run(setup(resp(307, &[("Location", back.as_str())], b""))).await,
+            Layer::RedirectLoop
+        );
+        // another redirect, elsewhere: only an unexpected status
+        assert_eq!(
+            run(setup(resp(
+                302,
+                &[("Location", "https://portal.example/")],
+                b""
+            )))
+            .await,
+            Layer::UnexpectedStatus
         );
         assert_eq!(
             run(setup(resp(

@@ -59,6 +59,8 @@ pub struct TlsFailure {
     /// Issuer and subject of the certificate the server showed, if it showed one.
     pub issuer: Option<String>,
     pub subject: Option<String>,
+    /// The certificate was refused because it does not name the host.
+    pub wrong_name: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -623,6 +625,7 @@ impl NetProbe for SystemNet {
                     detail: format!("{host} is not a valid TLS server name"),
                     issuer: None,
                     subject: None,
+                    wrong_name: false,
                 }));
                 return report;
             };
@@ -648,14 +651,23 @@ impl NetProbe for SystemNet {
                             detail: "the TLS handshake did not finish in time".into(),
                             issuer,
                             subject,
+                            wrong_name: false,
                         })
                     }
                     Ok(Err(e)) => {
                         let (subject, issuer) = seen(&rec);
+                        let wrong_name = matches!(
+                            e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
+                            Some(rustls::Error::InvalidCertificate(
+                                rustls::CertificateError::NotValidForName
+                                    | rustls::CertificateError::NotValidForNameContext { .. }
+                            ))
+                        );
                         Err(TlsFailure {
                             detail: e.to_string(),
                             issuer,
                             subject,
+                            wrong_name,
                         })
                     }
                     Ok(Ok(tls)) => {

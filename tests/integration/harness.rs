@@ -38,6 +38,8 @@ impl Moto {
             .arg(&ready)
             .arg("--request-log")
             .arg(dir.path().join("requests.jsonl"))
+            .arg("--operation-log")
+            .arg(dir.path().join("operations.jsonl"))
             .args(args)
             .env_remove("AWS_CA_BUNDLE")
             .stdout(Stdio::null())
@@ -85,6 +87,13 @@ impl Moto {
             .collect()
     }
 
+    /// Every AWS operation the lab was asked for so far (its own seeding's too), oldest
+    /// first, as `{"service": "sts", "operation": "GetCallerIdentity", "key": <key id>}`
+    /// (lab extension 41).
+    pub fn operations(&self) -> Vec<Value> {
+        read_jsonl(&self.dir.path().join("operations.jsonl"))
+    }
+
     /// Environment of a client of this lab, signed in as `user`.
     pub fn env_as(&self, user: &str) -> Vec<(String, String)> {
         let (k, s) = self.user(user);
@@ -101,6 +110,15 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The JSON lines of a lab log.
+pub fn read_jsonl(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("the lab's log {}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
 }
 
 pub struct Run {

@@ -3,7 +3,7 @@
 
     moto_lab.py --port N --ready-file PATH [--enforce-auth] [--clock-offset SECONDS]
                 [--date-header-offset SECONDS] [--parent-pid PID] [--vpc-worlds] [--imds-port N] [--ecs-port N]
-                [--request-log PATH]
+                [--request-log PATH] [--operation-log PATH]
 
 Serves moto (all services, one WSGI app) on 127.0.0.1:N in this process (N=0 picks a
 free port), seeds a small AWS world with boto3 against itself, optionally turns IAM
@@ -23,6 +23,9 @@ Optional parts (each adds one key to the ready file):
                     X-Amz-Target header (the JSON protocols: here ECR), before moto handles
                     it: {"target": <X-Amz-Target>, "body": <the JSON body, or its text when
                     it is not JSON, or null when empty>}. No key.
+  --operation-log PATH  lab extension 41: appends one JSON line per request of any kind
+                    (every AWS API operation a client calls, the seeding's too), before
+                    anything else of the lab handles it. No key.
   --parent-pid PID  watchdog: polls every 0.5 s and exits like on SIGTERM (ready file
                     removed, exit 0) once PID is gone or a zombie. No key.
   --vpc-worlds      after the seeding above, creates one VPC per entry of VPC_WORLDS (below)
@@ -220,6 +223,16 @@ Lab extensions (what and why):
     caller without the permission (the lab evaluates no IAM policy for it). The request log
     (extension 5) records every request's signing service and region ("service",
     "region" from the SigV4 credential scope), so tests can assert where a token was asked.
+ 41. Operation log (OperationLogMiddleware, outermost, only with --operation-log). Why: the
+    doctor promises to be read-only; tests assert that every AWS operation it calls is a read
+    or a credential exchange, and the request log (extension 5) sees only the JSON
+    protocols. One line per request: {"service": the SigV4 credential scope's service (for an
+    unsigned request: "s3" when the Host is an S3 name, else ""), "operation": X-Amz-Target's
+    part after the dot (JSON protocols: ECR, ECR Public, SSO...), else the Action parameter of
+    the query string or of a form-encoded body (query protocol: STS, IAM, EC2), else
+    "<METHOD> <path>" (REST: S3), "key": the access key id that signed it (so tests can tell
+    the doctor's calls from the lab's own: lab-seed, lab-registry, lab-netlab, lab-faults),
+    or "" when unsigned}. The body is read once and handed on unchanged.
 """
 from __future__ import annotations
 
@@ -739,6 +752,47 @@ class RequestLogMiddleware:
                                "region": region}, separators=(",", ":"))
             with self.lock, open(self.path, "a") as f:
                 f.write(line + "\n")
+        return self.app(environ, start_response)
+
+
+class OperationLogMiddleware:
+    """Lab extension 41: one JSON line per request (service, operation, signing key)."""
+
+    def __init__(self, app, path: str):
+        self.app = app
+        self.path = path
+        self.lock = threading.Lock()
+        open(path, "w").close()
+
+    def __call__(self, environ, start_response):
+        import io
+        from urllib.parse import parse_qs
+
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        operation = target.rsplit(".", 1)[-1] if target else ""
+        if not operation:
+            operation = (parse_qs(environ.get("QUERY_STRING", "")).get("Action") or [""])[0]
+        if not operation and environ.get("CONTENT_TYPE", "").startswith(
+                "application/x-www-form-urlencoded"):
+            try:
+                n = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                n = 0
+            raw = environ["wsgi.input"].read(n) if n > 0 else b""
+            environ["wsgi.input"] = io.BytesIO(raw)
+            operation = (parse_qs(raw.decode("utf-8", "replace")).get("Action") or [""])[0]
+        if not operation:
+            operation = f'{environ.get("REQUEST_METHOD", "")} {environ.get("PATH_INFO", "")}'
+        service, _ = sigv4_scope(environ)
+        if not service:
+            host = environ.get("HTTP_HOST", "").split(":")[0]
+            service = "s3" if (".s3." in host or host.startswith("s3.")) else ""
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        key = auth.split("Credential=", 1)[1].split("/", 1)[0] if "Credential=" in auth else ""
+        line = json.dumps({"service": service, "operation": operation, "key": key},
+                          separators=(",", ":"))
+        with self.lock, open(self.path, "a") as f:
+            f.write(line + "\n")
         return self.app(environ, start_response)
 
 
@@ -1652,6 +1706,8 @@ def main(argv=None) -> int:
     ap.add_argument("--parent-pid", type=int, help="exit (cleanly) once this process is gone")
     ap.add_argument("--request-log", metavar="PATH",
                     help="append one JSON line per X-Amz-Target request (target, body)")
+    ap.add_argument("--operation-log", metavar="PATH",
+                    help="append one JSON line per request (service, operation, signing key)")
     ap.add_argument("--vpc-worlds", action="store_true", help="seed the VPC worlds")
     ap.add_argument("--imds-port", type=int, help="IMDSv2 stand-in port (0 = pick one)")
     ap.add_argument("--ecs-port", type=int, help="ECS task metadata v4 stand-in port (0 = pick one)")
@@ -1683,6 +1739,8 @@ def main(argv=None) -> int:
     app = ClockOffsetMiddleware(window, args.clock_offset + args.date_header_offset)
     if args.request_log:
         app = RequestLogMiddleware(app, args.request_log)
+    if args.operation_log:
+        app = OperationLogMiddleware(app, args.operation_log)
     server = make_server("127.0.0.1", args.port, app, threaded=True,
                          request_handler=make_handler_class())
     port = server.server_address[1]

@@ -33,6 +33,7 @@
 #   its Basic credentials: same images (lab/app:1.0 = public.ecr.aws/lab/app:1.0), 307 to the
 #   layer host passed through. No anonymous tokens (the real endpoint has them).
 # Files: tests/lab/run/NS/{env.sh,lab.json,ca.pem,token.password,images.json,tls/,pids/,logs/}.
+#   logs/operations.jsonl: every AWS operation moto was asked for (moto_lab.py extension 41).
 # CA + certificates are cached in tests/lab/run/ca/ (shared by all namespaces).
 #
 # Worlds (each = healthy + one fault; `world` switches in 50-650 ms, see world_plan below):
@@ -43,7 +44,12 @@
 #   restarted with a self-signed cert for the right name); wrong-token (registry restarted
 #   with an htpasswd whose password is not the token's: /v2/ answers 401; the public.ecr.aws
 #   front restarted to expect another password: /token/ answers 401); corrupt-blob (the smaller
-#   lab/app layer's S3 object overwritten with other bytes of the same length).
+#   lab/app layer's S3 object overwritten with other bytes of the same length);
+#   wrong-name-cert (registry restarted with a lab-CA certificate for another name,
+#   registry.corp.example); faults (tests/lab/faults.py in place of the registry on 10.1.1.11:443,
+#   with its layer side on 198.18.0.10:8443: images fault/<mode>:1.0 whose blob is truncated,
+#   has wrong bytes, redirects to a layer host that hangs, or redirects back: see its header);
+#   registry-500 (faults.py answering HTTP 500 to every /v2/ request).
 # Client quirks: registry speaks HTTP/2 (ALPN h2), moto TLS only http/1.1; blob GET/HEAD ->
 #   307, absolute Location https://<layer host>/docker/registry/v2/blobs/sha256/xx/<hex>/data
 #   (no query string); send Accept for manifest types or the registry converts to schema 1.
@@ -57,7 +63,7 @@ LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NET_DIR="$LAB_DIR/net"
 RUN="$LAB_DIR/run"
 CA_DIR="$RUN/ca"
-CA_VERSION=3   # bump when the certificate set changes (cached CA is then regenerated)
+CA_VERSION=4   # bump when the certificate set changes (cached CA is then regenerated)
 PY="$LAB_DIR/.venv/bin/python"
 NETTOOL="$NET_DIR/nettool.py"
 
@@ -81,7 +87,9 @@ IP_ECR_PUBLIC=198.18.0.30 IP_ECR_PUBLIC_API=198.18.0.31
 OTHER_REGION=eu-west-1
 STS_OTHER_HOST="sts.$OTHER_REGION.amazonaws.com"
 MOTO_PORT=4566
-WORLDS="healthy registry-dropped registry-refused layer-dropped api-dropped public-names wrong-cert wrong-token corrupt-blob"
+WORLDS="healthy registry-dropped registry-refused layer-dropped api-dropped public-names wrong-cert wrong-token corrupt-blob wrong-name-cert faults registry-500"
+# faults.py's layer side: the S3 address, another port (moto keeps 443)
+FAULTS_LAYER_PORT=8443
 
 # Servers must never see a proxy or this machine's AWS settings.
 unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy NO_PROXY no_proxy \
@@ -167,7 +175,7 @@ ensure_ca() {
         flock 9
         local ok=1 f
         [ "$(cat "$CA_DIR/version" 2>/dev/null)" = "$CA_VERSION" ] || ok=0
-        for f in ca registry api wrong public; do
+        for f in ca registry api wrong wrong-name public; do
             [ -s "$CA_DIR/$f.pem" ] && openssl x509 -checkend 86400 -noout -in "$CA_DIR/$f.pem" >/dev/null 2>&1 || ok=0
         done
         [ "$ok" = 1 ] && exit 0
@@ -181,6 +189,8 @@ ensure_ca() {
         gen_leaf api "$API_HOST" "$API_HOST" "$STS_HOST" "$EC2_HOST" "$ECR_PUBLIC_API_HOST" "$STS_OTHER_HOST" \
             "*.s3.$REGION.amazonaws.com" "s3.$REGION.amazonaws.com" "*.s3.amazonaws.com" "s3.amazonaws.com"
         gen_leaf public "$ECR_PUBLIC_HOST" "$ECR_PUBLIC_HOST"
+        # wrong-name-cert world: from the lab CA, but for another host's name.
+        gen_leaf wrong-name registry.corp.example registry.corp.example
         # wrong-cert world: right name, but self-signed (not from the lab CA).
         openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
             -keyout "$CA_DIR/wrong.key" -out "$CA_DIR/wrong.pem" -days 397 \
@@ -204,7 +214,7 @@ start_bg() {
 # pid_of NS NAME: print the live PID recorded for NAME (whose cmdline matches), else fail.
 pid_of() {
     local f="$RUN/$1/pids/$2.pid" pid pat
-    case "$2" in dnsmasq) pat=dnsmasq ;; moto) pat=moto_lab.py ;; registry) pat=docker-registry ;; public-front) pat=public_front.py ;; *) pat="$2" ;; esac
+    case "$2" in dnsmasq) pat=dnsmasq ;; moto) pat=moto_lab.py ;; registry) pat=docker-registry ;; public-front) pat=public_front.py ;; faults) pat=faults.py ;; *) pat="$2" ;; esac
     [ -f "$f" ] || return 1
     pid="$(cat "$f")"
     [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" || return 1
@@ -266,12 +276,14 @@ start_dns() {
 }
 
 # ---------------------------------------------------------------- registry
-# Registry modes: lab (lab-CA cert) and wrong (self-signed cert for the right name).
+# Registry modes: lab (lab-CA cert), wrong (self-signed cert for the right name),
+# wrong-name (lab-CA cert for another name) and other-token (below).
 write_registry_config() {
     local ns="$1" mode="$2" d="$RUN/$1" cert key users="$d/htpasswd"
     case "$mode" in
         lab) cert="$d/tls/registry.pem" key="$d/tls/registry.key" ;;
         wrong) cert="$d/tls/wrong.pem" key="$d/tls/wrong.key" ;;
+        wrong-name) cert="$d/tls/wrong-name.pem" key="$d/tls/wrong-name.key" ;;
         other-token)
             # the registry expects another password than the one ECR hands out (as a token
             # of another account or region would be refused)
@@ -341,6 +353,30 @@ start_registry() {
     die "registry in $ns not answering 401 on /v2/ (last: $code)"
 }
 
+# ---------------------------------------------------------------- faults.py
+# Faults modes: registry (faults.py in place of the registry: layer faults by repository)
+# and registry-500 (every /v2/ request answered HTTP 500).
+start_faults() {
+    local ns="$1" mode="$2" d="$RUN/$1" i code extra=()
+    [ "$mode" = registry-500 ] && extra=(--v2-status 500)
+    nsx "$ns" "$PY" "$LAB_DIR/faults.py" moto-images "http://127.0.0.1:$MOTO_PORT"
+    start_bg "$ns" faults "$PY" "$LAB_DIR/faults.py" registry \
+        --listen "$IP_DKR:443" --cert "$d/tls/registry.pem" --key "$d/tls/registry.key" \
+        --registry-host "$REGISTRY_HOST" --layer-listen "$IP_S3:$FAULTS_LAYER_PORT" \
+        --layer-cert "$d/tls/api.pem" --layer-key "$d/tls/api.key" --layer-host "$LAYER_HOST" \
+        "${extra[@]}"
+    echo "$mode" >"$d/mode.faults"
+    for ((i = 0; i < 100; i++)); do
+        code="$(nsx "$ns" curl -s --cacert "$d/ca.pem" -o /dev/null -w '%{http_code}' \
+            --max-time 1 "https://$REGISTRY_HOST/v2/" 2>/dev/null || true)"
+        case "$code" in 401 | 500) return 0 ;; esac
+        pid_of "$ns" faults >/dev/null || break
+        sleep 0.1
+    done
+    log_tail "$ns" faults
+    die "faults.py in $ns not answering on /v2/ (last: $code)"
+}
+
 # ---------------------------------------------------------------- ECR Public front
 # Front modes: lab (the realm takes the token's password) and other-token (it expects
 # another password: the Basic login to the realm is refused, as a bad token would be).
@@ -370,10 +406,10 @@ start_front() {
 }
 
 # ---------------------------------------------------------------- worlds
-# world_plan WORLD: sets DNS_MODE REG_MODE FRONT_MODE BLOB_MODE and RULES (iptables INPUT
-# rules in NS).
+# world_plan WORLD: sets DNS_MODE REG_MODE FRONT_MODE BLOB_MODE FAULTS_MODE and RULES
+# (iptables INPUT rules in NS). FAULTS_MODE non-empty: faults.py instead of the registry.
 world_plan() {
-    DNS_MODE=private REG_MODE=lab FRONT_MODE=lab BLOB_MODE=ok RULES=()
+    DNS_MODE=private REG_MODE=lab FRONT_MODE=lab BLOB_MODE=ok FAULTS_MODE= RULES=()
     case "$1" in
         healthy) ;;
         registry-dropped) RULES=("-d $IP_DKR -p tcp --dport 443 -j DROP") ;;
@@ -384,6 +420,9 @@ world_plan() {
         wrong-cert) REG_MODE=wrong ;;
         wrong-token) REG_MODE=other-token FRONT_MODE=other-token ;;
         corrupt-blob) BLOB_MODE=corrupt ;;
+        wrong-name-cert) REG_MODE=wrong-name ;;
+        faults) FAULTS_MODE=registry ;;
+        registry-500) FAULTS_MODE=registry-500 ;;
         *) die "unknown world '$1'" ;;
     esac
 }
@@ -399,9 +438,20 @@ apply_world() {
         stop_bg "$ns" dnsmasq
         start_dns "$ns" "$DNS_MODE"
     fi
-    if [ "$(cat "$d/mode.registry" 2>/dev/null)" != "$REG_MODE" ] || ! pid_of "$ns" registry >/dev/null; then
+    if [ -n "$FAULTS_MODE" ]; then
         stop_bg "$ns" registry
-        start_registry "$ns" "$REG_MODE"
+        rm -f "$d/mode.registry"
+        if [ "$(cat "$d/mode.faults" 2>/dev/null)" != "$FAULTS_MODE" ] || ! pid_of "$ns" faults >/dev/null; then
+            stop_bg "$ns" faults
+            start_faults "$ns" "$FAULTS_MODE"
+        fi
+    else
+        stop_bg "$ns" faults
+        rm -f "$d/mode.faults"
+        if [ "$(cat "$d/mode.registry" 2>/dev/null)" != "$REG_MODE" ] || ! pid_of "$ns" registry >/dev/null; then
+            stop_bg "$ns" registry
+            start_registry "$ns" "$REG_MODE"
+        fi
     fi
     if [ "$(cat "$d/mode.front" 2>/dev/null)" != "$FRONT_MODE" ] || ! pid_of "$ns" public-front >/dev/null; then
         stop_bg "$ns" public-front
@@ -441,7 +491,7 @@ cmd_up() {
     # Per-namespace copies: a later CA regeneration does not break a running namespace.
     mkdir -p "$d/tls"
     cp "$CA_DIR/ca.pem" "$d/ca.pem"
-    cp "$CA_DIR"/{registry,api,wrong,public}.{pem,key} "$d/tls/"
+    cp "$CA_DIR"/{registry,api,wrong,wrong-name,public}.{pem,key} "$d/tls/"
 
     # --- namespace and addresses
     ip netns add "$ns"
@@ -475,7 +525,8 @@ cmd_up() {
         "$PY" "$LAB_DIR/moto_lab.py" --port "$MOTO_PORT" --ready-file "$d/moto.ready.json" \
         --tls-cert "$d/tls/api.pem" --tls-key "$d/tls/api.key" \
         --tls-listen "$IP_API:443" --tls-listen "$IP_STS:443" --tls-listen "$IP_EC2:443" \
-        --tls-listen "$IP_S3:443" --tls-listen "$IP_ECR_PUBLIC_API:443" ${NETLAB_VPC:+--vpc-worlds}
+        --tls-listen "$IP_S3:443" --tls-listen "$IP_ECR_PUBLIC_API:443" ${NETLAB_VPC:+--vpc-worlds} \
+        --operation-log "$d/logs/operations.jsonl"
     for ((i = 0; i < 600; i++)); do
         [ -f "$d/moto.ready.json" ] && break
         pid_of "$ns" moto >/dev/null || { log_tail "$ns" moto; die "moto_lab.py exited in $ns"; }
@@ -564,7 +615,7 @@ EOF
 cmd_down() {
     local ns="${1:-}" name left
     valid_ns "$ns"
-    for name in public-front registry moto dnsmasq; do stop_bg "$ns" "$name"; done
+    for name in public-front faults registry moto dnsmasq; do stop_bg "$ns" "$name"; done
     if ns_exists "$ns"; then
         left="$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')"
         [ -z "$left" ] || say "warning: processes still in $ns (not started by netlab, left alone): $left"
@@ -601,7 +652,9 @@ cmd_status() {
     valid_ns "$ns"
     ns_exists "$ns" || { echo "$ns: not up"; return 1; }
     echo "$ns: world $(cat "$RUN/$ns/world" 2>/dev/null || echo '?')"
-    for name in dnsmasq moto registry public-front; do
+    local server=registry
+    [ -f "$RUN/$ns/mode.faults" ] && server=faults   # faults.py stands in for the registry
+    for name in dnsmasq moto $server public-front; do
         if pid="$(pid_of "$ns" "$name")"; then echo "  $name: pid $pid"; else echo "  $name: NOT running"; rc=1; fi
     done
     echo "  iptables: $(nsx "$ns" iptables -S INPUT | grep -c '^-A' || true) INPUT rule(s)"
