@@ -20,6 +20,7 @@ crate::codes! {
         NoRepositoryPolicy = "no-repository-policy",
         CannotReadPolicy = "cannot-read-policy",
         PullDenied = "pull-denied",
+        RepositoryNotFound = "repository-not-found",
         ApiError = "api-error",
         NoImage = "no-image",
         PublicRegistry = "public-registry",
@@ -117,6 +118,9 @@ pub fn policy(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Repo>> {
                     Err(e) if e.class() == ErrorClass::AccessDenied => {
                         with_api_error(base.with_code(Repo::PullDenied), &e)
                     }
+                    Err(e) if e.code() == Some("RepositoryNotFoundException") => {
+                        with_api_error(base.with_code(Repo::RepositoryNotFound), &e)
+                    }
                     Err(e) => with_api_error(base.with_code(Repo::ApiError), &e),
                 }
             }
@@ -139,6 +143,9 @@ pub fn policy(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Repo>> {
             Err(e) if e.class() == ErrorClass::AccessDenied => {
                 let base = with_api_error(base, &e);
                 return pull(base, Repo::CannotReadPolicy).await;
+            }
+            Err(e) if e.code() == Some("RepositoryNotFoundException") => {
+                return with_api_error(base.with_code(Repo::RepositoryNotFound), &e)
             }
             Err(e) => return with_api_error(base.with_code(Repo::ApiError), &e),
         };
@@ -431,6 +438,24 @@ mod tests {
         )
         .await;
         assert_eq!(o.code, Repo::PullDenied);
+        let (o, _) = run(
+            FakeAws {
+                image: Err(service_error(
+                    400,
+                    "RepositoryNotFoundException",
+                    "The repository with name 'lab/nope' does not exist in the registry with id '123456789012'",
+                )),
+                ..Default::default()
+            },
+            "lab/nope:1",
+        )
+        .await;
+        assert_eq!(o.code, Repo::RepositoryNotFound);
+        let msg = render("repo.policy", &o);
+        assert!(
+            msg.starts_with("There is no repository lab/nope in account 123456789012"),
+            "{msg}"
+        );
     }
 
     #[tokio::test]

@@ -100,6 +100,14 @@ fn own_repository_is_judged_by_a_real_pull() {
         r.entry("repo.policy")
     );
     assert_eq!(r.check("token.get").0, "pass");
+    // a repository that does not exist: ECR's RepositoryNotFoundException, named
+    let r = repo_policy(&moto, "lab/nope:1.0");
+    assert_eq!(
+        r.check("repo.policy"),
+        ("fail".into(), Some("repository-not-found".into())),
+        "{}",
+        r.entry("repo.policy")
+    );
     // without --image there is nothing to judge
     let r = doctor(
         &moto.env_as("lab-healthy"),
