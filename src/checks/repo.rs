@@ -21,6 +21,7 @@ crate::codes! {
         CannotReadPolicy = "cannot-read-policy",
         PullDenied = "pull-denied",
         RepositoryNotFound = "repository-not-found",
+        Unreachable = "unreachable",
         ApiError = "api-error",
         NoImage = "no-image",
         PublicRegistry = "public-registry",
@@ -121,6 +122,9 @@ pub fn policy(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Repo>> {
                     Err(e) if e.code() == Some("RepositoryNotFoundException") => {
                         with_api_error(base.with_code(Repo::RepositoryNotFound), &e)
                     }
+                    Err(e) if e.class() == ErrorClass::Unreachable => {
+                        with_api_error(base.with_code(Repo::Unreachable), &e)
+                    }
                     Err(e) => with_api_error(base.with_code(Repo::ApiError), &e),
                 }
             }
@@ -146,6 +150,9 @@ pub fn policy(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<Repo>> {
             }
             Err(e) if e.code() == Some("RepositoryNotFoundException") => {
                 return with_api_error(base.with_code(Repo::RepositoryNotFound), &e)
+            }
+            Err(e) if e.class() == ErrorClass::Unreachable => {
+                return with_api_error(base.with_code(Repo::Unreachable), &e)
             }
             Err(e) => return with_api_error(base.with_code(Repo::ApiError), &e),
         };
@@ -456,6 +463,20 @@ mod tests {
             msg.starts_with("There is no repository lab/nope in account 123456789012"),
             "{msg}"
         );
+        let (o, _) = run(
+            FakeAws {
+                image: Err(crate::probes::ApiError {
+                    failure: crate::probes::ApiFailure::Timeout {
+                        detail: "operation timed out".into(),
+                    },
+                    exchange: crate::checks::fake::exchange(),
+                }),
+                ..Default::default()
+            },
+            "lab/app:1",
+        )
+        .await;
+        assert_eq!(o.code, Repo::Unreachable);
     }
 
     #[tokio::test]
