@@ -166,8 +166,9 @@ pub struct Cli {
     pub redact: bool,
 
     /// The error you saw (docker, containerd, an ECS stopped reason, a kubelet event, the AWS
-    /// CLI): the report says what it means, which checks can explain it and which did; the
-    /// image, registry and failing address are taken from it when no flag gives them
+    /// CLI), or - to read it from stdin: the report says what it means, which checks can
+    /// explain it and which did; the image, registry and failing address are taken from it
+    /// when no flag gives them
     #[arg(long, value_name = "TEXT")]
     pub symptom: Option<String>,
     #[command(subcommand)]
@@ -426,6 +427,18 @@ pub fn main() -> i32 {
     // --symptom: what the pasted text names fills what the flags leave open
     let pasted = match cli.symptom.clone() {
         Some(text) => {
+            // `--symptom -`: the error read from stdin (bounded), for pastes that quoting mangles
+            let text = if text == "-" {
+                use std::io::Read;
+                let mut buf = Vec::new();
+                let limit = crate::symptom::MAX_BYTES as u64 + 1;
+                if let Err(e) = std::io::stdin().take(limit).read_to_end(&mut buf) {
+                    return usage_error(&format!("--symptom -: cannot read stdin: {e}"));
+                }
+                String::from_utf8_lossy(&buf).into_owned()
+            } else {
+                text
+            };
             if let Err(e) = crate::symptom::check(&text) {
                 return usage_error(&e);
             }

@@ -419,7 +419,14 @@ fn help_examples_are_in_the_readme_and_parse() {
     }
     for ex in help.iter().chain(&readme) {
         // the shell's part (a redirection) is not the doctor's
-        let words = ex.split(" > ").next().unwrap().split_whitespace();
+        let words = ex
+            .split(" > ")
+            .next()
+            .unwrap()
+            .split(" < ")
+            .next()
+            .unwrap()
+            .split_whitespace();
         let words: Vec<std::ffi::OsString> = words.map(Into::into).collect();
         assert_eq!(words[0], "ecr-doctor", "{ex}");
         assert!(

@@ -287,7 +287,7 @@ pub fn doctor_on_tty(env: &[(String, String)], args: &[&str]) -> Run {
     })
 }
 
-fn doctor_with(
+pub fn doctor_with(
     env: &[(String, String)],
     args: &[&str],
     run: impl FnOnce(&mut Command) -> Run,

@@ -174,3 +174,46 @@ fn a_pasted_secret_never_comes_back_in_any_format() {
         }
     }
 }
+
+/// `--symptom -`: the error read from stdin.
+fn doctor_stdin(env: &[(String, String)], args: &[&str], input: &str) -> crate::harness::Run {
+    use std::io::Write;
+    crate::harness::doctor_with(env, args, |cmd| {
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run ecr-doctor");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        crate::harness::run_of(child.wait_with_output().unwrap())
+    })
+}
+
+#[test]
+fn the_pasted_error_can_come_from_stdin() {
+    let moto = Moto::start(&[], &[]);
+    let env = moto.env_as("lab-healthy");
+    let args = ["--output", "json", "--only", "env.proxy", "--symptom", "-"];
+    let r = doctor_stdin(
+        &env,
+        &args,
+        "Error response from daemon:\nGet https://x/v2/: no basic auth credentials\n",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        v["symptom"]["matched"][0], "no-basic-auth",
+        "{}",
+        v["symptom"]
+    );
+    // nothing on stdin is an empty paste: bad usage
+    let r = doctor_stdin(&env, &args, "");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--symptom"), "{}", r.stderr);
+}
