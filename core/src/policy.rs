@@ -1434,6 +1434,40 @@ mod tests {
     }
 
     #[test]
+    fn hostile_documents_are_refused_or_evaluated() {
+        // nested deeper than the JSON parser's recursion limit: refused, no stack overflow
+        let deep = format!(
+            r#"{{"Statement":{}{}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert_eq!(parse(&deep).unwrap_err().kind, PolicyErrorKind::NotJson);
+        // huge (20,000 statements, far beyond what AWS stores in one policy): evaluated,
+        // and the one allow among them is found
+        let mut statements: Vec<String> = (0..20_000)
+            .map(|i| format!(r#"{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b{i}/*"}}"#))
+            .collect();
+        statements.push(r#"{"Effect":"Allow","Action":"ecr:BatchGetImage","Resource":"*"}"#.into());
+        let doc = format!(r#"{{"Statement":[{}]}}"#, statements.join(","));
+        let p = parse(&doc).unwrap();
+        let req = Request {
+            action: "ecr:BatchGetImage",
+            resource: "arn:aws:ecr:us-east-1:123456789012:repository/a",
+            principal: None,
+            principal_account: None,
+            context: &[],
+            foreign_keys: &[],
+        };
+        assert!(matches!(p.evaluate(&req), Decision::Allowed));
+        // not JSON, and JSON of the wrong shape
+        assert_eq!(
+            parse("{\"Statement\": [").unwrap_err().kind,
+            PolicyErrorKind::NotJson
+        );
+        assert_eq!(parse("[]").unwrap_err().kind, PolicyErrorKind::WrongType);
+    }
+
+    #[test]
     #[rustfmt::skip]
     fn parse_error_table() {
         use PolicyErrorKind::*;
