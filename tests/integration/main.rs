@@ -13,4 +13,5 @@ mod missing;
 mod progress;
 mod public;
 mod role;
+mod skopeo;
 mod vpc;
