@@ -43,4 +43,5 @@ if [ "$rc" = 124 ]; then
 else
     echo "worst: aws ecr get-authorization-token (defaults: 60 s connect timeout, retries): gave up after $t s (exit $rc)"
 fi
-awk -v m="$med" -v a="$t" 'BEGIN { printf "worst: ecr-doctor answers the whole diagnosis in %.2f s; one aws CLI call takes more than %.0f s (%.0fx)\n", m, a, a / m }'
+awk -v m="$med" -v a="$t" -v capped="$([ "$rc" = 124 ] && echo 1 || echo 0)" 'BEGIN {
+    printf "worst: ecr-doctor answers the whole diagnosis in %.2f s; one aws CLI call takes %s%.0f s (%s%.0fx)\n", m, (capped ? "more than " : ""), a, (capped ? "over " : ""), a / m }'
