@@ -17,18 +17,24 @@ declare -A VARIANTS=(
     [p-lto-z]='"z" "fat" 1 unwind'
     [p-thin-s]='"s" "thin" 16 unwind'
     [p-lto-s-abort]='"s" "fat" 1 abort' # measured only: a panicking check must stay an `error` row
+    [p-lto-s-hot]='"s" "fat" 1 unwind'  # + opt-level 3 for the crates a layer download runs through
 )
-ORDER="p-base p-lto p-lto-s p-lto-z p-thin-s p-lto-s-abort"
+ORDER="p-base p-lto p-lto-s p-lto-z p-thin-s p-lto-s-abort p-lto-s-hot"
+HOT="sha2 rustls hyper h2 bytes tokio reqwest"
 machine
 for v in ${*:-$ORDER}; do
     [ -n "${VARIANTS[$v]:-}" ] || die "unknown variant $v (known: $ORDER)"
     read -r opt lto cgu panic <<<"${VARIANTS[$v]}"
+    extra=()
+    if [ "$v" = p-lto-s-hot ]; then
+        for c in $HOT; do extra+=(--config "profile.$v.package.$c.opt-level=3"); done
+    fi
     t0="$(now_ms)"
     cargo build --locked --quiet --bin ecr-doctor --profile "$v" \
         --config "profile.$v.inherits=\"release\"" --config "profile.$v.opt-level=$opt" \
         --config "profile.$v.lto=$lto" --config "profile.$v.codegen-units=$cgu" \
         --config "profile.$v.panic=\"$panic\"" --config "profile.$v.strip=true" \
-        --config "profile.$v.debug=false"
+        --config "profile.$v.debug=false" "${extra[@]}"
     t1="$(now_ms)"
     bin="$TARGET/$v/ecr-doctor"
     start="-"
