@@ -8,7 +8,7 @@
 #   scripts/bench.sh footprint    binary size, --version start-up, peak RSS of a healthy run     (~1 min)
 #   scripts/bench.sh throughput   a 200 MB layer: ecr-doctor's download-and-verify vs curl -L   (~3 min)
 #   scripts/bench.sh runs [N]     run times and memory in each namespace world                  (~2 min)
-#   scripts/bench.sh all          the five above, one after the other                           (~15 min)
+#   scripts/bench.sh all          the five above, one after the other (~12 min + the release build)
 #   scripts/bench.sh devloop      cold .ci/run of a fresh clone + warm rebuild (not in all: 10+ min, 6 GB)
 #   scripts/bench.sh profiles [V] release-profile variants: size, start-up (not in all: ~15 min each)
 # The figures and the machine they were measured on: docs/performance.md.
