@@ -17,5 +17,6 @@ mod progress;
 mod proof;
 mod public;
 mod role;
+mod skopeo;
 mod symptom;
 mod vpc;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # ecr-doctor test lab: offline AWS stand-ins on 127.0.0.1.
 #
-#   lab.sh install          venv at tests/lab/.venv with moto[server] 5.2, boto3, jsonschema, PyYAML and
-#                           cfn-lint (lints the CloudFormation of --fix-format) (idempotent)
+#   lab.sh install          venv at tests/lab/.venv with moto[server] 5.2, boto3, jsonschema, PyYAML,
+#                           cfn-lint (lints the CloudFormation of --fix-format) and the aws CLI v1
+#                           (awscli 1.46: the benchmarks' manual way) (idempotent)
 #   lab.sh start [WORLD]    install, start moto_lab.py in the background, wait until seeded,
 #                           print `export ...` lines (also written to tests/lab/run/env.sh)
 #                           usage: eval "$(tests/lab/lab.sh start)"
@@ -29,7 +30,7 @@ LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="$LAB_DIR/.venv"
 PY="$VENV/bin/python"
 RUN="$LAB_DIR/run"
-STAMP="$VENV/.installed-v3"
+STAMP="$VENV/.installed-v4"
 MOTO_PID="$RUN/moto.pid"
 MOTO_READY="$RUN/moto.ready.json"
 MOTO_LOG="$RUN/moto.log"
@@ -47,7 +48,7 @@ cmd_install() {
     fi
     say "creating venv $VENV"
     [ -x "$PY" ] || python3 -m venv "$VENV" >&2
-    "$PY" -m pip install -q --disable-pip-version-check 'moto[server]==5.2.*' boto3 jsonschema pyyaml 'cfn-lint==1.58.0' >&2
+    "$PY" -m pip install -q --disable-pip-version-check 'moto[server]==5.2.*' boto3 jsonschema pyyaml 'cfn-lint==1.58.0' 'awscli==1.46.*' >&2
     touch "$STAMP"
 }
 

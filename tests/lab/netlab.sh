@@ -4,7 +4,7 @@
 #
 #   netlab.sh check                 can this machine do it? (root, ip netns, iptables); exit 1
 #                                   with one line if not
-#   netlab.sh install               apt packages + tests/lab/.venv (lab.sh install)
+#   netlab.sh install               apt packages (+ dig, GNU time, hyperfine, skopeo) + tests/lab/.venv (lab.sh install)
 #   netlab.sh up NS [WORLD]         (re)create namespace NS in WORLD (default healthy);
 #                                   NETLAB_VPC=1 also seeds moto's VPC worlds (ids in run/NS/moto.ready.json)
 #   netlab.sh world NS WORLD        switch an up namespace to WORLD (iptables / restarts)
@@ -100,7 +100,9 @@ say() { echo "netlab: $*" >&2; }
 
 # shellcheck source=tests/lab/common.sh
 . "$LAB_DIR/common.sh"
-APT_PACKAGES="iproute2 iptables dnsmasq-base docker-registry apache2-utils openssl curl python3 python3-venv"
+# bind9-dnsutils (dig), time (GNU time), hyperfine: the benchmarks (tests/bench); skopeo: a
+# real registry client for the agreement test (tests/integration/skopeo.rs).
+APT_PACKAGES="iproute2 iptables dnsmasq-base docker-registry apache2-utils openssl curl python3 python3-venv bind9-dnsutils time hyperfine skopeo"
 
 cmd_install() {
     [ "$(id -u)" -eq 0 ] || die "needs root"
