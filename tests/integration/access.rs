@@ -88,7 +88,7 @@ fn own_repository_is_judged_by_a_real_pull() {
             "--output",
             "json",
             "--only",
-            "repo.policy",
+            "repo.policy,token.get",
             "--image",
             "lab/app:1.0",
         ],
