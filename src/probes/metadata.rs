@@ -59,30 +59,31 @@ impl MetadataClient {
         }
     }
 
-    async fn ecs(&self, uri: &str) -> Result<Placement, String> {
+    /// A JSON document of task metadata, within the metadata bound.
+    async fn ecs_json(&self, url: String) -> Result<serde_json::Value, String> {
         let http = reqwest::Client::builder()
             .timeout(crate::budget::Budget::new(self.timeout).op(crate::budget::Op::Metadata))
             .no_proxy()
             .build()
             .map_err(|e| e.to_string())?;
-        let get = |url: String| {
-            let http = http.clone();
-            async move {
-                let resp = http
-                    .get(&url)
-                    .send()
-                    .await
-                    .map_err(|e| format!("{url}: {e}"))?;
-                if !resp.status().is_success() {
-                    return Err(format!("{url}: HTTP {}", resp.status()));
-                }
-                let body = resp.bytes().await.map_err(|e| format!("{url}: {e}"))?;
-                serde_json::from_slice::<serde_json::Value>(&body)
-                    .map_err(|e| format!("{url}: {e}"))
-            }
-        };
+        let resp = http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        if !resp.status().is_success() {
+            return Err(format!("{url}: HTTP {}", resp.status()));
+        }
+        let body = resp.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+        serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))
+    }
+
+    async fn ecs(&self, uri: &str) -> Result<Placement, String> {
         let uri = uri.trim_end_matches('/');
-        let (task, container) = tokio::join!(get(format!("{uri}/task")), get(uri.to_string()));
+        let (task, container) = tokio::join!(
+            self.ecs_json(format!("{uri}/task")),
+            self.ecs_json(uri.to_string())
+        );
         let task = task?;
         if let Some(arn) = task["TaskARN"].as_str().filter(|a| !a.is_empty()) {
             self.learn(|l| l.ecs_task_arn = Some(arn.to_string()));
@@ -202,23 +203,9 @@ impl MetadataClient {
 
     /// `<uri>/task` of task metadata v4.
     async fn ecs_task_doc(&self, uri: &str) -> Result<EcsTask, String> {
-        let http = reqwest::Client::builder()
-            .timeout(crate::budget::Budget::new(self.timeout).op(crate::budget::Op::Metadata))
-            .no_proxy()
-            .build()
-            .map_err(|e| e.to_string())?;
-        let url = format!("{}/task", uri.trim_end_matches('/'));
-        let resp = http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| format!("{url}: {e}"))?;
-        if !resp.status().is_success() {
-            return Err(format!("{url}: HTTP {}", resp.status()));
-        }
-        let body = resp.bytes().await.map_err(|e| format!("{url}: {e}"))?;
-        let task: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))?;
+        let task = self
+            .ecs_json(format!("{}/task", uri.trim_end_matches('/')))
+            .await?;
         let text = |k: &str| match &task[k] {
             serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
             serde_json::Value::Number(n) => Some(n.to_string()),

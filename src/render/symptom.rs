@@ -1,6 +1,7 @@
 //! The `--symptom` section, at the top of the table and of the markdown report. Its words were
 //! filled from the catalog when the report was built ([`crate::symptom::assess`]).
 
+use super::table::wrap;
 use super::Report;
 use unicode_width::UnicodeWidthChar;
 
@@ -26,24 +27,6 @@ fn first_line(text: &str, limit: usize) -> String {
         out.push(c);
     }
     out
-}
-
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
 }
 
 /// The section for the table, `width` columns wide; empty without `--symptom`. With

@@ -165,11 +165,12 @@ fn one_line(text: &str, limit: usize) -> String {
     out
 }
 
-fn wrap(text: &str, width: usize) -> Vec<String> {
+/// Words of `text` in lines of at most `width` characters (a longer word stands alone).
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
-        if !line.is_empty() && line.len() + 1 + word.len() > width {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
             lines.push(std::mem::take(&mut line));
         }
         if !line.is_empty() {
