@@ -451,24 +451,29 @@ pub fn snippet_vars(vars: &Map<String, Value>, format: FixFormat) -> Map<String,
 /// Placeholder names a template needs (after `{{`/`}}` escapes are removed); optional
 /// parts `{?name|...}` need nothing.
 pub fn placeholders(template: &str) -> Vec<String> {
-    let mut cleaned = template.replace("{{", "").replace("}}", "");
-    while let Some(pos) = cleaned.find("{?") {
-        match optional_part(&cleaned[pos..]) {
-            Some((_, _, len)) => cleaned.replace_range(pos..pos + len, ""),
-            None => break,
-        }
-    }
+    // the same scan as `fill`: an escape, an optional part (skipped whole, so that the `}}`
+    // closing nested parts is not taken for an escaped brace), or a placeholder
     let mut out = Vec::new();
-    let mut rest = cleaned.as_str();
-    while let Some(start) = rest.find('{') {
-        let tail = &rest[start + 1..];
-        match tail.find('}') {
-            Some(end) if is_name(&tail[..end]) => {
-                out.push(tail[..end].to_string());
-                rest = &tail[end + 1..];
-            }
-            _ => rest = tail,
+    let mut rest = template;
+    while let Some(pos) = rest.find(['{', '}']) {
+        let tail = &rest[pos..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            rest = &tail[2..];
+            continue;
         }
+        if let Some((_, _, len)) = optional_part(tail) {
+            rest = &tail[len..];
+            continue;
+        }
+        if let Some(end) = tail.find('}').filter(|_| tail.starts_with('{')) {
+            let name = &tail[1..end];
+            if is_name(name) {
+                out.push(name.to_string());
+                rest = &tail[end + 1..];
+                continue;
+            }
+        }
+        rest = &tail[1..];
     }
     out
 }
@@ -502,6 +507,12 @@ mod tests {
         assert_eq!(fill("{missing} {region}", &v), "{missing} us-east-1");
         assert_eq!(fill("{ not a name }", &v), "{ not a name }");
         assert_eq!(unresolved("{missing} {region} {{x}}", &v), vec!["missing"]);
+        // nested optional parts closing together are not an escaped brace
+        assert_eq!(
+            unresolved("a{?nope|{?!region|{nope}}}{later}", &v),
+            vec!["later"]
+        );
+        assert_eq!(fill("a{?region|{?!nope|b {region}}}.", &v), "ab us-east-1.");
         // optional parts
         assert_eq!(fill("a{?region| in {region}}.", &v), "a in us-east-1.");
         assert_eq!(fill("a{?nope| in {nope}}.", &v), "a.");

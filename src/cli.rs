@@ -205,6 +205,7 @@ impl Cli {
         dns: Option<crate::probes::net::SharedResolver>,
         ca_bundle: Option<Vec<u8>>,
         proxy: ProxySettings,
+        http: Option<reqwest::Client>,
     ) -> SdkOptions {
         SdkOptions {
             region: self.region.clone(),
@@ -214,6 +215,7 @@ impl Cli {
             dns,
             ca_bundle,
             proxy,
+            http,
         }
     }
 }
@@ -501,7 +503,14 @@ async fn run(
         Ok(n) => n,
         Err(e) => return usage_error(&e),
     };
-    let probe = match SdkProbe::load(cli.sdk_options(net.sdk_resolver(), ca_bundle, proxy)).await {
+    let probe = match SdkProbe::load(cli.sdk_options(
+        net.sdk_resolver(),
+        ca_bundle,
+        proxy,
+        Some(net.http_client()),
+    ))
+    .await
+    {
         Ok(p) => p,
         Err(e) => return usage_error(&e),
     };
@@ -772,7 +781,7 @@ mod tests {
             Some("arn:aws:iam::123456789012:role/puller")
         );
         assert_eq!(o.timeout, Duration::from_millis(750));
-        let s = c.sdk_options(None, Some(b"pem".to_vec()), ProxySettings::default());
+        let s = c.sdk_options(None, Some(b"pem".to_vec()), ProxySettings::default(), None);
         assert_eq!(s.region.as_deref(), Some("eu-west-1"));
         assert_eq!(s.profile.as_deref(), Some("prod"));
         assert_eq!(s.timeout, Duration::from_millis(750));
@@ -785,7 +794,7 @@ mod tests {
         assert_eq!(o.platform, "linux/amd64");
         assert_eq!(o.timeout, Duration::from_secs(5));
         assert!(o.registry.is_none() && o.image.is_none() && o.security_groups.is_empty());
-        let s = d.sdk_options(None, None, ProxySettings::default());
+        let s = d.sdk_options(None, None, ProxySettings::default(), None);
         assert!(s.region.is_none() && s.profile.is_none() && s.role_arn.is_none());
     }
 

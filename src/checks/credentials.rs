@@ -52,6 +52,67 @@ fn puller(env: &dyn EnvProbe, source: &str) -> Option<Puller> {
     }
 }
 
+/// What the task definition says of the role that pulls, for `role.permissions` when no
+/// `--role-arn` names it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskExecutionRole {
+    /// Not an ECS task's credentials (or in Kubernetes): nothing to look up.
+    NotInTask,
+    /// Task metadata did not name the task definition.
+    NoTaskDefinition,
+    /// `ecs:DescribeTaskDefinition` named it.
+    Found {
+        task_definition: String,
+        arn: String,
+    },
+    /// The task definition has no execution role.
+    NoneDefined { task_definition: String },
+    /// The task definition could not be read: refused (`denied`), or another error.
+    Unreadable {
+        task_definition: String,
+        denied: bool,
+        error: String,
+    },
+}
+
+/// In an ECS task (the credentials come from the task role), the execution role that pulls
+/// its images: from task metadata (the task definition) and `ecs:DescribeTaskDefinition`,
+/// with the task role's credentials.
+pub async fn task_execution_role(cx: &Ctx) -> TaskExecutionRole {
+    let Ok(info) = cx.aws.credentials().await else {
+        return TaskExecutionRole::NotInTask;
+    };
+    if puller(cx.env.as_ref(), &info.source) != Some(Puller::EcsTask) {
+        return TaskExecutionRole::NotInTask;
+    }
+    let task = match cx.metadata.ecs_task().await {
+        Ok(Some(t)) => t,
+        _ => return TaskExecutionRole::NoTaskDefinition,
+    };
+    let Some(td) = task
+        .family
+        .as_ref()
+        .zip(task.revision.as_ref())
+        .map(|(fam, rev)| format!("{fam}:{rev}"))
+    else {
+        return TaskExecutionRole::NoTaskDefinition;
+    };
+    match cx.aws.execution_role(td.clone()).await {
+        Ok(Some(arn)) => TaskExecutionRole::Found {
+            task_definition: td,
+            arn,
+        },
+        Ok(None) => TaskExecutionRole::NoneDefined {
+            task_definition: td,
+        },
+        Err(e) => TaskExecutionRole::Unreadable {
+            task_definition: td,
+            denied: e.class() == crate::probes::sdk_error::ErrorClass::AccessDenied,
+            error: e.summary(),
+        },
+    }
+}
+
 /// Environment variables that CI systems set, first match wins (their names are labelled
 /// in the catalog).
 const CI_VARIABLES: &[&str] = &[

@@ -38,6 +38,9 @@ pub struct FakeAws {
     /// error; and the `(role, actions, resource)` asked.
     pub simulation: Result<HashMap<String, String>, ApiError>,
     pub simulation_requests: Mutex<Vec<(String, Vec<String>, String)>>,
+    /// `ecs:DescribeTaskDefinition`: the execution role, and the task definitions asked.
+    pub execution_role: Result<Option<String>, ApiError>,
+    pub execution_role_requests: Mutex<Vec<String>>,
 }
 
 pub struct FakeMetadata(pub Result<Option<Placement>, String>);
@@ -198,6 +201,12 @@ impl Default for FakeAws {
             role_requests: Mutex::new(vec![]),
             simulation: Err(service_error(500, "NotScripted", "no simulation scripted")),
             simulation_requests: Mutex::new(vec![]),
+            execution_role: Err(service_error(
+                500,
+                "NotScripted",
+                "no task definition scripted",
+            )),
+            execution_role_requests: Mutex::new(vec![]),
         }
     }
 }
@@ -277,6 +286,17 @@ impl AwsProbe for FakeAws {
             .unwrap()
             .push(format!("lifecycle {registry_id} {repository}"));
         let r = self.lifecycle_policy.clone();
+        async move { r }.boxed()
+    }
+    fn execution_role(
+        &self,
+        task_definition: String,
+    ) -> BoxFuture<'_, Result<Option<String>, ApiError>> {
+        self.execution_role_requests
+            .lock()
+            .unwrap()
+            .push(task_definition);
+        let r = self.execution_role.clone();
         async move { r }.boxed()
     }
     fn vpc_snapshot(&self, _vpc_id: String) -> BoxFuture<'_, Result<VpcSnapshot, ApiError>> {

@@ -299,9 +299,14 @@ pub fn registrations() -> Vec<Registration<Ctx>> {
         R::new("token.get", &[Api, Api], token::get),
         // the repository policy, then possibly a real pull
         R::new("repo.policy", &[Api, Api], repo::policy),
-        // GetRole with the policy lists, each policy, a managed policy's version; then
-        // the simulation
-        R::new("role.permissions", &[Api, Api, Api, Api], role::permissions),
+        // in an ECS task without --role-arn, task metadata and ecs:DescribeTaskDefinition;
+        // GetRole with the policy lists, each policy, a managed policy's version; then the
+        // simulation
+        R::new(
+            "role.permissions",
+            &[Metadata, Api, Api, Api, Api, Api],
+            role::permissions,
+        ),
         R::new("env.proxy", &[], proxy::check),
         // reading files, then at most one credential helper: its credential chain, then
         // ecr:GetAuthorizationToken

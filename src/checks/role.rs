@@ -137,8 +137,38 @@ fn sso_permission_set(role_name: &str) -> Option<String> {
 
 pub fn permissions(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<RolePerms>> {
     async move {
-        let Some(role_arn) = cx.opts.role_arn.clone() else {
-            return Finding::new(RolePerms::NoRole);
+        // without --role-arn, in an ECS task: the execution role its task definition names
+        let (role_arn, task_definition) = match cx.opts.role_arn.clone() {
+            Some(r) => (r, None),
+            None => {
+                use super::credentials::TaskExecutionRole as T;
+                let none = Finding::new(RolePerms::NoRole);
+                match super::credentials::task_execution_role(&cx).await {
+                    T::Found {
+                        task_definition,
+                        arn,
+                    } => (arn, Some(task_definition)),
+                    T::NotInTask => return none,
+                    T::NoTaskDefinition => return none.fact("ecs_task", true),
+                    T::NoneDefined { task_definition } => {
+                        return none
+                            .fact("ecs_task", true)
+                            .fact("task_definition", task_definition)
+                            .fact("no_execution_role", true)
+                    }
+                    T::Unreadable {
+                        task_definition,
+                        denied,
+                        error,
+                    } => {
+                        return none
+                            .fact("ecs_task", true)
+                            .fact("task_definition", task_definition)
+                            .fact("execution_role_denied", denied.then_some(true))
+                            .fact("execution_role_error", error)
+                    }
+                }
+            }
         };
         let Some(identity) = cx.identity().cloned() else {
             return Finding::new(RolePerms::ApiError);
@@ -163,6 +193,7 @@ pub fn permissions(cx: Arc<Ctx>) -> BoxFuture<'static, Finding<RolePerms>> {
             crate::aws::arn::repository_arn(cx.region(), &registry_account, &repository);
         let base = Finding::new(RolePerms::Ok)
             .fact("role_arn", role_arn.clone())
+            .fact("task_definition", task_definition)
             .fact("role_name", role_name.clone())
             .fact("role_account", role_account.clone())
             .fact("caller_arn", identity.arn.clone())
@@ -622,6 +653,101 @@ mod tests {
         assert_eq!(*fake.role_requests.lock().unwrap(), ["puller"]);
         let o = run_with(FakeAws::default(), None, None).await;
         assert_eq!(o.code, RolePerms::NoRole);
+    }
+
+    /// Task metadata naming task definition app:7.
+    struct InTask;
+
+    impl crate::probes::MetadataProbe for InTask {
+        fn placement(&self) -> BoxFuture<'_, Result<Option<crate::probes::Placement>, String>> {
+            async { Ok(None) }.boxed()
+        }
+        fn ecs_task(&self) -> BoxFuture<'_, Result<Option<crate::probes::EcsTask>, String>> {
+            async {
+                Ok(Some(crate::probes::EcsTask {
+                    family: Some("app".into()),
+                    revision: Some("7".into()),
+                    ..Default::default()
+                }))
+            }
+            .boxed()
+        }
+    }
+
+    /// In an ECS task (container credentials, task metadata), without --role-arn.
+    async fn in_task(aws: FakeAws) -> (Finding<RolePerms>, Arc<FakeAws>) {
+        let fake = Arc::new(FakeAws {
+            creds: Ok(crate::checks::fake::creds(
+                "container",
+                "ASIAEXAMPLEEXAMPLE12",
+            )),
+            ..aws
+        });
+        let mut cx = ctx(
+            FakeAws::default(),
+            &[(
+                "ECS_CONTAINER_METADATA_URI_V4",
+                "http://169.254.170.2/v4/abc",
+            )],
+        );
+        let c = Arc::get_mut(&mut cx).unwrap();
+        c.aws = fake.clone();
+        c.metadata = Arc::new(InTask);
+        c.opts.image = Some(crate::validate::image("team/app:1").unwrap());
+        c.set_identity(Identity {
+            account: "123456789012".into(),
+            arn: "arn:aws:sts::123456789012:assumed-role/task-role/abc".into(),
+        });
+        let o = permissions(cx).await;
+        render("role.permissions", &o);
+        (o, fake)
+    }
+
+    #[tokio::test]
+    async fn in_an_ecs_task_the_execution_role_of_the_task_definition_is_inspected() {
+        let (o, fake) = in_task(FakeAws {
+            execution_role: Ok(Some(ROLE.into())),
+            role: Ok(role(&[TOKEN_STAR, PULL_REPO], &[])),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(o.code, RolePerms::Ok, "{:?}", o.facts);
+        assert_eq!(*fake.execution_role_requests.lock().unwrap(), ["app:7"]);
+        assert_eq!(*fake.role_requests.lock().unwrap(), ["puller"]);
+        assert_eq!(o.facts["task_definition"], "app:7");
+        assert!(render("role.permissions", &o).starts_with(&format!(
+            "{ROLE} (the execution role of task definition app:7) may pull"
+        )));
+        // no execution role: on EC2 the instance's role pulls
+        let (o, _) = in_task(FakeAws {
+            execution_role: Ok(None),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(o.code, RolePerms::NoRole);
+        assert!(render("role.permissions", &o).ends_with("task definition app:7 has none"));
+        // refused: said, and the commands to read it elsewhere
+        let (o, fake) = in_task(FakeAws {
+            execution_role: Err(service_error(
+                400,
+                "AccessDeniedException",
+                "not authorized to perform: ecs:DescribeTaskDefinition",
+            )),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(o.code, RolePerms::NoRole);
+        assert!(fake.role_requests.lock().unwrap().is_empty());
+        assert!(render("role.permissions", &o)
+            .ends_with("ecs:DescribeTaskDefinition of app:7 was refused to the task role"));
+        // outside a task: no lookup at all
+        let aws = FakeAws {
+            execution_role: Ok(Some(ROLE.into())),
+            ..Default::default()
+        };
+        let o = run_with(aws, None, None).await;
+        assert_eq!(o.code, RolePerms::NoRole);
+        assert!(o.facts.is_empty(), "{:?}", o.facts);
     }
 
     #[tokio::test]

@@ -46,6 +46,9 @@ pub struct SdkOptions {
     pub ca_bundle: Option<Vec<u8>>,
     /// The run's proxy decision.
     pub proxy: super::proxy::ProxySettings,
+    /// The run's HTTP client (CA bundle, resolver, proxy decision), for the one call that is
+    /// not an SDK call ([`super::ecs`]).
+    pub http: Option<reqwest::Client>,
 }
 
 pub struct SdkProbe {
@@ -124,6 +127,33 @@ impl SdkProbe {
             identity: OnceCell::new(),
             vpc: Default::default(),
         })
+    }
+
+    /// The ECS API endpoint as aws-sdk-ecs would pick it: `AWS_ENDPOINT_URL_ECS` or the
+    /// profile's `services` section, then `AWS_ENDPOINT_URL` / `endpoint_url`, then the
+    /// regional host (FIPS and dual-stack settings followed).
+    fn ecs_endpoint(&self) -> String {
+        use aws_types::service_config::ServiceConfigKey;
+        let key = ServiceConfigKey::builder()
+            .service_id("ECS")
+            .env("AWS_ENDPOINT_URL")
+            .profile("endpoint_url")
+            .build()
+            .expect("every field is set");
+        self.config
+            .service_config()
+            .and_then(|c| c.load_config(key))
+            .or_else(|| self.config.endpoint_url().map(str::to_string))
+            .unwrap_or_else(|| {
+                format!(
+                    "https://{}",
+                    crate::aws::ecs_api_host(
+                        &self.region,
+                        self.config.use_fips().unwrap_or(false),
+                        self.config.use_dual_stack().unwrap_or(false),
+                    )
+                )
+            })
     }
 
     fn provider_config(&self) -> ProviderConfig {
@@ -725,6 +755,40 @@ impl AwsProbe for SdkProbe {
                 "LifecyclePolicyNotFoundException",
             )
             .map(Option::flatten)
+        }
+        .boxed()
+    }
+
+    fn execution_role(
+        &self,
+        task_definition: String,
+    ) -> BoxFuture<'_, Result<Option<String>, ApiError>> {
+        async move {
+            let conf = self.call_config().await?;
+            let other = |detail: String| ApiError {
+                failure: ApiFailure::Other { detail },
+                exchange: Exchange::default(),
+            };
+            let http = self
+                .opts
+                .http
+                .as_ref()
+                .ok_or_else(|| other("no HTTP client".into()))?;
+            let creds = match conf.credentials_provider() {
+                Some(p) => p
+                    .provide_credentials()
+                    .await
+                    .map_err(|e| other(crate::errors::chain(&e)))?,
+                None => return Err(other("no credentials".into())),
+            };
+            super::ecs::execution_role(
+                http,
+                &self.ecs_endpoint(),
+                &self.region,
+                &creds,
+                &task_definition,
+            )
+            .await
         }
         .boxed()
     }

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod docker;
 pub mod ec2;
+pub mod ecs;
 pub mod env;
 pub mod metadata;
 pub mod net;
@@ -264,6 +265,15 @@ pub trait AwsProbe: Send + Sync {
         registry_id: String,
         repository: String,
     ) -> BoxFuture<'_, Result<Option<String>, ApiError>>;
+    /// `ecs:DescribeTaskDefinition` of `task_definition` (`family:revision`): the task's
+    /// execution role ARN, `None` when it has none. Probes that cannot look answer `Ok(None)`.
+    fn execution_role(
+        &self,
+        task_definition: String,
+    ) -> BoxFuture<'_, Result<Option<String>, ApiError>> {
+        let _ = task_definition;
+        Box::pin(async { Ok(None) })
+    }
     /// Reads one VPC and what is in it (memoised).
     fn vpc_snapshot(&self, vpc_id: String) -> BoxFuture<'_, Result<VpcSnapshot, ApiError>>;
     /// The client's own network interface and instance in `q.vpc_id` (read-only:

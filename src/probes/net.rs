@@ -350,6 +350,11 @@ impl SystemNet {
         self.custom_dns.then(|| self.resolver.clone())
     }
 
+    /// The run's HTTP client (its CA bundle, resolver and proxy decision; no redirects).
+    pub fn http_client(&self) -> reqwest::Client {
+        self.http.clone()
+    }
+
     pub fn new(
         dns_server: Option<SocketAddr>,
         timeout: Duration,

@@ -471,3 +471,21 @@ fn without_a_registry_it_skips_with_its_reason() {
         ("warn".into(), Some("no-auth-configured".into()))
     );
 }
+
+#[test]
+fn a_huge_config_is_not_read() {
+    let moto = Moto::start(&[], &[]);
+    // 5 MiB of a JSON string: valid JSON, past the 4 MiB the doctor reads
+    let huge = format!("{{\"auths\": {{}}, \"x\": \"{}\"}}", "a".repeat(5 << 20));
+    let w = World::new(Some(&huge));
+    let r = run(&moto, &w, &[]);
+    let (status, code, e) = docker(&r);
+    assert_eq!(
+        (status.as_str(), code.as_deref()),
+        ("warn", Some("config-too-large"))
+    );
+    let file = w.path("docker/config.json").display().to_string();
+    assert!(message(&e).contains(&file), "{e}");
+    assert_eq!(e["remediation"]["commands"][0], format!("ls -l {file}"));
+    assert!(!r.stdout.contains("aaaaaaaa"));
+}

@@ -414,6 +414,30 @@ fn in_an_ecs_task_or_a_pod_identity_pod_another_role_pulls() {
         fix.contains("ECS on EC2") && fix.contains("EKS Fargate"),
         "{fix}"
     );
+    // role.permissions reads the execution role from the task definition (moto's ECS,
+    // lab-app:1: ecs:DescribeTaskDefinition with the task role's credentials) and inspects it
+    let r = doctor(
+        &env(&[(
+            "ECS_CONTAINER_METADATA_URI_V4",
+            ecs["metadata_uri"].as_str().unwrap(),
+        )]),
+        &["--output", "json", "--only", "role.permissions"],
+    );
+    let e = r.entry("role.permissions");
+    let exec_role = role_arn(&moto, "lab-exec-role");
+    assert_eq!(
+        r.check("role.permissions"),
+        ("pass".into(), Some("ok".into())),
+        "{e}"
+    );
+    assert_eq!(e["facts"]["role_arn"], exec_role.as_str());
+    assert_eq!(e["facts"]["task_definition"], "lab-app:1");
+    assert!(
+        e["message"].as_str().unwrap().starts_with(&format!(
+            "{exec_role} (the execution role of task definition lab-app:1) may pull"
+        )),
+        "{e}"
+    );
     // naming the execution role is the answer: no warning then
     let r = doctor(
         &env(&[(

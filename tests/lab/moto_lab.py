@@ -49,7 +49,9 @@ Optional parts (each adds one key to the ready file):
                     world's subnet); "ecs": {"metadata_uri": ".../v4/abc", "credentials_uri":
                     ".../creds", "port", "world", "task_arn", "eni_id", "private_ip",
                     "role_arn"}. Implies --vpc-worlds. GET /v4/abc (container), /v4/abc/task
-                    (task, Containers = [container]), /creds; anything else 404.
+                    (task, Containers = [container]), /creds; anything else 404. The task
+                    definition lab-app:1 (Fargate, task role lab-task-role, execution role
+                    lab-exec-role) is registered in moto's ECS, for ecs:DescribeTaskDefinition.
   --client-stand-ins  more metadata stand-ins for vpc.client-path, each on a free port, one
                     per CLIENT_STAND_INS entry (implies --vpc-worlds); "clients": {NAME: {"kind":
                     "imds", "endpoint", "world", "instance_id", "mac", "private_ip", "public_ip"}
@@ -1322,6 +1324,26 @@ def make_imds_handler(inst: dict, token_hangs: bool = False):
     return ImdsHandler
 
 
+def seed_task_definition(endpoint: str) -> str:
+    """The task definition the ECS stand-ins run (lab-app:1, as their metadata says): Fargate,
+    task role lab-task-role, execution role lab-exec-role. Plain moto ECS (no extension): the
+    doctor reads its executionRoleArn with ecs:DescribeTaskDefinition. Registered once."""
+    ecs = boto_client("ecs", endpoint)
+    have = ecs.list_task_definitions(familyPrefix="lab-app")["taskDefinitionArns"]
+    if have:
+        return have[0]
+    td = ecs.register_task_definition(
+        family="lab-app", networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+        cpu="256", memory="512",
+        taskRoleArn=f"arn:aws:iam::{ACCOUNT}:role/lab-task-role",
+        executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/lab-exec-role",
+        containerDefinitions=[{"name": "app", "essential": True,
+                               "image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/lab/app:latest"}],
+    )["taskDefinition"]
+    assert td["revision"] == 1, td["revision"]
+    return td["taskDefinitionArn"]
+
+
 def make_ecs_handler(task: dict, world: dict):
     """ECS task metadata v4 (GET /v4/abc, /v4/abc/task) and container credentials (GET /creds)."""
     from http.server import BaseHTTPRequestHandler
@@ -1442,6 +1464,7 @@ def start_client_stand_ins(endpoint: str, worlds: dict, side: list) -> dict:
                          "private_ip": inst["private_ip"], "public_ip": inst["public_ip"]}
         else:
             task = seed_task_eni(endpoint, w, task_id=f"{host:032x}")
+            seed_task_definition(endpoint)
             w_base = w["subnet_cidr"].rsplit(".", 1)[0]
             assert task["private_ip"].startswith(w_base)
             handler, task_arn = make_ecs_handler(task, w)
@@ -1780,6 +1803,7 @@ def main(argv=None) -> int:
                              "role_arn": inst["creds"]["RoleArn"]}
         if args.ecs_port is not None:
             task = seed_task_eni(endpoint, worlds["healthy"])
+            seed_task_definition(endpoint)
             handler, task_arn = make_ecs_handler(task, worlds["healthy"])
             srv = serve_http(args.ecs_port, handler, "ecs")
             side.append(srv)

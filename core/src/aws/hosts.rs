@@ -48,6 +48,19 @@ pub fn api_host_variant(region: &str, fips: bool, dual_stack: bool) -> String {
     }
 }
 
+/// The ECS API host as aws-sdk-ecs builds it (its endpoint tests): `ecs[-fips].<region>.<suffix>`,
+/// dual-stack `ecs[-fips].<region>.<dual-stack suffix>` (e.g. `ecs.us-east-1.api.aws`).
+pub fn ecs_api_host(region: &str, fips: bool, dual_stack: bool) -> String {
+    let p = partition_of(region);
+    let fips = if fips { "-fips" } else { "" };
+    let suffix = if dual_stack {
+        p.dual_stack_dns_suffix
+    } else {
+        p.dns_suffix
+    };
+    format!("ecs{fips}.{region}.{suffix}")
+}
+
 /// The S3 bucket that serves every registry's layers in a region.
 pub fn layer_bucket(region: &str) -> String {
     format!("prod-{region}-starport-layer-bucket")
@@ -157,6 +170,25 @@ pub fn parse_registry_host(host: &str) -> Option<RegistryHost> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The endpoints aws-sdk-ecs 1.157's endpoint tests expect.
+    #[test]
+    fn ecs_api_hosts_are_the_sdks() {
+        for (region, fips, dual, host) in [
+            ("us-east-1", false, false, "ecs.us-east-1.amazonaws.com"),
+            ("us-east-1", true, false, "ecs-fips.us-east-1.amazonaws.com"),
+            ("us-east-1", false, true, "ecs.us-east-1.api.aws"),
+            ("us-east-1", true, true, "ecs-fips.us-east-1.api.aws"),
+            (
+                "cn-north-1",
+                false,
+                false,
+                "ecs.cn-north-1.amazonaws.com.cn",
+            ),
+        ] {
+            assert_eq!(ecs_api_host(region, fips, dual), host);
+        }
+    }
 
     #[test]
     fn hosts_follow_the_partition() {

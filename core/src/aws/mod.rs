@@ -12,8 +12,8 @@ pub use arn::{
     Arn,
 };
 pub use hosts::{
-    api_host, api_host_variant, is_public_registry, layer_bucket, layer_host, parse_registry_host,
-    public_api_host, registry_domain, registry_host, registry_host_variant, service_name,
-    RegistryHost, ECR_PUBLIC_REALM, ECR_PUBLIC_REGISTRY, ECR_PUBLIC_TOKEN_REGION,
+    api_host, api_host_variant, ecs_api_host, is_public_registry, layer_bucket, layer_host,
+    parse_registry_host, public_api_host, registry_domain, registry_host, registry_host_variant,
+    service_name, RegistryHost, ECR_PUBLIC_REALM, ECR_PUBLIC_REGISTRY, ECR_PUBLIC_TOKEN_REGION,
 };
 pub use partition::{is_region, partition_of, Partition};
