@@ -245,6 +245,8 @@ fn registry_and_layer_faults_get_their_codes() {
         // timeout does not tell the two apart; the remediation names both)
         ("fault/redirect-hang:1.0", Some("redirect-unreachable")),
         ("fault/redirect-loop:1.0", Some("redirect-loop")),
+        // S3 refuses the presigned layer request (an S3 gateway endpoint policy does that)
+        ("fault/forbidden:1.0", Some("s3-forbidden")),
     ];
     let runs: Vec<Run> = std::thread::scope(|s| {
         let handles: Vec<_> = cases
@@ -286,6 +288,32 @@ fn registry_and_layer_faults_get_their_codes() {
     assert_eq!(
         facts(4)["registry"],
         "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    );
+
+    assert_eq!(facts(5)["http_status"], 403);
+    assert_eq!(
+        facts(5)["redirect_host"],
+        "prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com"
+    );
+    // the error people paste for it is explained by this check
+    let pasted = "CannotPullContainerError: failed to copy: httpReadSeeker: failed open: unexpected status code https://prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com/x: 403 Forbidden";
+    let r = lab.doctor(
+        &[
+            &args("fault/forbidden:1.0")[..],
+            &["--only", "image.layer-download", "--symptom", pasted],
+        ]
+        .concat(),
+    );
+    let s = &r.json()["symptom"];
+    assert_eq!(
+        s["matched"],
+        serde_json::json!(["s3-layer-forbidden"]),
+        "{s}"
+    );
+    assert_eq!(
+        s["explained_by"],
+        serde_json::json!([{"id": "image.layer-download", "status": "fail", "code": "s3-forbidden"}]),
+        "{s}"
     );
 
     lab.world("registry-500");

@@ -83,6 +83,18 @@ fn a_blackholed_registry_explains_the_pasted_ecs_timeout() {
         m.stdout
     );
 
+    // the registry's name has no record: Go's "no such host" is explained by dns.ecr-dkr
+    lab.world("registry-nxdomain");
+    let nxdomain = format!(
+        "Error response from daemon: Get \"https://{REGISTRY}/v2/\": dial tcp: lookup {REGISTRY} on 127.0.0.11:53: no such host"
+    );
+    let r = lab.doctor(&["--output", "json", "--symptom", &nxdomain]);
+    validate_schema(&r.stdout);
+    let s = &r.json()["symptom"];
+    assert_eq!(s["matched"], json!(["no-such-host"]), "{s}");
+    assert_eq!(explained(s), ["dns.ecr-dkr=fail/nxdomain"], "{s}");
+    assert_eq!(s["taken"]["registry"], REGISTRY);
+
     // healthy: this machine reaches the address of the error; what remains is said
     lab.world("healthy");
     let r = lab.doctor(&["--output", "json", "--symptom", &text]);

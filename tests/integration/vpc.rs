@@ -376,6 +376,17 @@ struct Dnsmasq {
 
 impl Dnsmasq {
     fn start(records: &[(&str, &str)]) -> Dnsmasq {
+        // a port free for UDP may be taken for TCP (dnsmasq binds both, and exits when it
+        // cannot): another port then, a few times
+        for _ in 0..5 {
+            if let Some(d) = Self::try_start(records) {
+                return d;
+            }
+        }
+        panic!("dnsmasq did not start on any of 5 ports");
+    }
+
+    fn try_start(records: &[(&str, &str)]) -> Option<Dnsmasq> {
         let port = std::net::UdpSocket::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -399,17 +410,25 @@ impl Dnsmasq {
         for (name, ip) in records {
             cmd.arg(format!("--host-record={name},{ip}"));
         }
-        let child = cmd.spawn().expect("dnsmasq (Debian dnsmasq-base)");
-        // ready when it answers over TCP
+        let mut child = cmd.spawn().expect("dnsmasq (Debian dnsmasq-base)");
+        // ready when it answers over TCP; gone when it could not bind
         let start = std::time::Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if child.try_wait().ok().flatten().is_some() {
+                return None;
+            }
             assert!(start.elapsed().as_secs() < 10, "dnsmasq did not start");
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        Dnsmasq {
+        // a TCP answer from another program on that port: dnsmasq exits, try again
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if child.try_wait().ok().flatten().is_some() {
+            return None;
+        }
+        Some(Dnsmasq {
             child,
             server: format!("127.0.0.1:{port}"),
-        }
+        })
     }
 }
 

@@ -51,6 +51,8 @@ The layer side, by MODE (the repository's last segment):
   redirect-hang      the TLS handshake completes, the request is read, no answer ever (a
                      layer host that hangs)
   redirect-loop      307 back to the registry's blob URL (registry -> layer -> registry ...)
+  forbidden          403 with S3's XML AccessDenied body (what S3 answers when the S3 gateway
+                     endpoint's policy does not let the presigned layer request through)
 Anything else: 404. Prints "ready" on stdout once both listeners are up; one line per request
 on stderr (method, path, status; never a credential). Runs until killed; only ever reached
 inside the lab's namespace or on loopback.
@@ -73,7 +75,7 @@ LAYER = bytes((i * 7 + 3) % 251 for i in range(65536))
 CONFIG = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {
     "type": "layers", "diff_ids": []}}, separators=(",", ":")).encode()
 MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
-LAYER_MODES = ("ok", "truncated", "wrong-bytes", "redirect-hang", "redirect-loop")
+LAYER_MODES = ("ok", "truncated", "wrong-bytes", "redirect-hang", "redirect-loop", "forbidden")
 REPO = re.compile(r"^/v2/fault/([a-z0-9-]+)/(manifests|tags|blobs)/?(.*)$")
 
 
@@ -271,6 +273,11 @@ def layer_handler(a):
             if mode == "redirect-loop":
                 back = f"https://{a.registry_host}/v2/fault/{mode}/blobs/{digest}"
                 return self.answer(307, b"", [("Location", back)])
+            if mode == "forbidden":
+                denied = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+                          b'<Message>Access Denied</Message><RequestId>LAB0FORBIDDEN000</RequestId>'
+                          b'<HostId>lab</HostId></Error>')
+                return self.answer(403, denied, [("Content-Type", "application/xml")])
             # truncated: announce the whole layer, send half, close
             self.close_connection = True
             self.send_response(200)

@@ -40,7 +40,8 @@
 #   healthy; registry-dropped / api-dropped / layer-dropped (iptables DROP on 10.1.1.11 /
 #   10.1.1.10 / 198.18.0.10 port 443: connect hangs); registry-refused (REJECT tcp-reset);
 #   public-names (dnsmasq answers ECR + S3 names with 198.18.0.20, which is DROPped: the
-#   "private DNS not in effect" i/o timeout; sts/ec2 stay private); wrong-cert (registry
+#   "private DNS not in effect" i/o timeout; sts/ec2 stay private); registry-nxdomain
+#   (dnsmasq has no answer for the registry names: NXDOMAIN, Go's "no such host"); wrong-cert (registry
 #   restarted with a self-signed cert for the right name); wrong-token (registry restarted
 #   with an htpasswd whose password is not the token's: /v2/ answers 401; the public.ecr.aws
 #   front restarted to expect another password: /token/ answers 401); corrupt-blob (the smaller
@@ -48,7 +49,8 @@
 #   wrong-name-cert (registry restarted with a lab-CA certificate for another name,
 #   registry.corp.example); faults (tests/lab/faults.py in place of the registry on 10.1.1.11:443,
 #   with its layer side on 198.18.0.10:8443: images fault/<mode>:1.0 whose blob is truncated,
-#   has wrong bytes, redirects to a layer host that hangs, or redirects back: see its header);
+#   has wrong bytes, redirects to a layer host that hangs, redirects back, or is refused with
+#   S3's 403 AccessDenied: see its header);
 #   registry-500 (faults.py answering HTTP 500 to every /v2/ request).
 # Client quirks: registry speaks HTTP/2 (ALPN h2), moto TLS only http/1.1; blob GET/HEAD ->
 #   307, absolute Location https://<layer host>/docker/registry/v2/blobs/sha256/xx/<hex>/data
@@ -87,7 +89,7 @@ IP_ECR_PUBLIC=198.18.0.30 IP_ECR_PUBLIC_API=198.18.0.31
 OTHER_REGION=eu-west-1
 STS_OTHER_HOST="sts.$OTHER_REGION.amazonaws.com"
 MOTO_PORT=4566
-WORLDS="healthy registry-dropped registry-refused layer-dropped api-dropped public-names wrong-cert wrong-token corrupt-blob wrong-name-cert faults registry-500"
+WORLDS="healthy registry-dropped registry-refused layer-dropped api-dropped public-names registry-nxdomain wrong-cert wrong-token corrupt-blob wrong-name-cert faults registry-500"
 # faults.py's layer side: the S3 address, another port (moto keeps 443)
 FAULTS_LAYER_PORT=8443
 
@@ -241,15 +243,20 @@ stop_bg() {
 log_tail() { tail -n 15 "$RUN/$1/logs/$2.log" >&2 2>/dev/null || true; }
 
 # ---------------------------------------------------------------- dnsmasq
-# DNS modes: private (endpoint addresses, as with private DNS on the interface endpoints)
-# and public (every ECR/S3 name -> 198.18.0.20: private DNS not in effect).
+# DNS modes: private (endpoint addresses, as with private DNS on the interface endpoints),
+# public (every ECR/S3 name -> 198.18.0.20: private DNS not in effect) and no-registry
+# (private, but the registry names have no record: NXDOMAIN).
 start_dns() {
-    local ns="$1" mode="$2" a_api a_dkr a_s3
+    local ns="$1" mode="$2" a_api a_dkr a_s3 dkr
     case "$mode" in
-        private) a_api=$IP_API a_dkr=$IP_DKR a_s3=$IP_S3 ;;
+        private | no-registry) a_api=$IP_API a_dkr=$IP_DKR a_s3=$IP_S3 ;;
         public) a_api=$IP_PUBLIC a_dkr=$IP_PUBLIC a_s3=$IP_PUBLIC ;;
         *) die "dns mode $mode" ;;
     esac
+    # the registry names: an address, or (no-registry) nothing, so --local=/amazonaws.com/
+    # answers NXDOMAIN
+    dkr=(--address=/dkr.ecr.$REGION.amazonaws.com/$a_dkr --local=/dkr.ecr.$REGION.amazonaws.com/)
+    if [ "$mode" = no-registry ]; then dkr=(); fi
     # S3: every name under s3.REGION.amazonaws.com and s3.amazonaws.com (the layer host, its
     # legacy global form, path-style) -> the S3 address, as with a gateway endpoint.
     # --local=/#/: no upstream; unknown names NXDOMAIN (not REFUSED). --host-record gives
@@ -258,7 +265,7 @@ start_dns() {
     start_bg "$ns" dnsmasq dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
         --no-hosts --pid-file= --port=53 --listen-address=127.0.0.1 --bind-interfaces \
         --log-facility=- --local=/#/ --local=/amazonaws.com/ \
-        --address=/dkr.ecr.$REGION.amazonaws.com/$a_dkr --local=/dkr.ecr.$REGION.amazonaws.com/ \
+        "${dkr[@]}" \
         --host-record=$API_HOST,$a_api \
         --address=/s3.$REGION.amazonaws.com/$a_s3 --local=/s3.$REGION.amazonaws.com/ \
         --address=/s3.amazonaws.com/$a_s3 --local=/s3.amazonaws.com/ \
@@ -345,8 +352,9 @@ start_registry() {
         docker-registry serve "$RUN/$ns/registry.yml"
     echo "$mode" >"$RUN/$ns/mode.registry"
     for ((i = 0; i < 100; i++)); do
+        # by address (--resolve): the registry-nxdomain world has no record for the name
         code="$(nsx "$ns" curl -s -k -o /dev/null -w '%{http_code}' --max-time 1 \
-            "https://$REGISTRY_HOST/v2/" 2>/dev/null || true)"
+            --resolve "$REGISTRY_HOST:443:$IP_DKR" "https://$REGISTRY_HOST/v2/" 2>/dev/null || true)"
         [ "$code" = 401 ] && return 0
         pid_of "$ns" registry >/dev/null || break
         sleep 0.1
@@ -370,7 +378,8 @@ start_faults() {
     echo "$mode" >"$d/mode.faults"
     for ((i = 0; i < 100; i++)); do
         code="$(nsx "$ns" curl -s --cacert "$d/ca.pem" -o /dev/null -w '%{http_code}' \
-            --max-time 1 "https://$REGISTRY_HOST/v2/" 2>/dev/null || true)"
+            --max-time 1 --resolve "$REGISTRY_HOST:443:$IP_DKR" \
+            "https://$REGISTRY_HOST/v2/" 2>/dev/null || true)"
         case "$code" in 401 | 500) return 0 ;; esac
         pid_of "$ns" faults >/dev/null || break
         sleep 0.1
@@ -419,6 +428,7 @@ world_plan() {
         layer-dropped) RULES=("-d $IP_S3 -p tcp --dport 443 -j DROP") ;;
         api-dropped) RULES=("-d $IP_API -p tcp --dport 443 -j DROP") ;;
         public-names) DNS_MODE=public RULES=("-d $IP_PUBLIC -j DROP") ;;
+        registry-nxdomain) DNS_MODE=no-registry ;;
         wrong-cert) REG_MODE=wrong ;;
         wrong-token) REG_MODE=other-token FRONT_MODE=other-token ;;
         corrupt-blob) BLOB_MODE=corrupt ;;
