@@ -114,7 +114,8 @@ pub struct Cli {
     pub dns_server: Option<SocketAddr>,
 
     /// The role that pulls (an ECS task execution role, an EKS node role, a CI role): its
-    /// policies are checked, and it is assumed to check as when its trust policy allows
+    /// policies are checked, and it is assumed to check as when its trust policy allows [default:
+    /// in an ECS task, the execution role of its task definition, for role.permissions]
     #[arg(long, value_name = "ARN", value_parser = validate::role_arn)]
     pub role_arn: Option<String>,
 

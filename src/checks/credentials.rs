@@ -76,8 +76,8 @@ pub enum TaskExecutionRole {
 }
 
 /// In an ECS task (the credentials come from the task role), the execution role that pulls
-/// its images: from task metadata (the task definition) and `ecs:DescribeTaskDefinition`,
-/// with the task role's credentials.
+/// its images: from task metadata (the task definition) and `ecs:DescribeTaskDefinition` in
+/// the task's region, with the task role's credentials.
 pub async fn task_execution_role(cx: &Ctx) -> TaskExecutionRole {
     let Ok(info) = cx.aws.credentials().await else {
         return TaskExecutionRole::NotInTask;
@@ -97,7 +97,15 @@ pub async fn task_execution_role(cx: &Ctx) -> TaskExecutionRole {
     else {
         return TaskExecutionRole::NoTaskDefinition;
     };
-    match cx.aws.execution_role(td.clone()).await {
+    // the task's region, from its ARN: --region may name another
+    let region = task
+        .task_arn
+        .as_deref()
+        .and_then(crate::aws::Arn::parse)
+        .map(|a| a.region.to_string())
+        .filter(|r| crate::aws::is_region(r))
+        .unwrap_or_else(|| cx.region().to_string());
+    match cx.aws.execution_role(td.clone(), region).await {
         Ok(Some(arn)) => TaskExecutionRole::Found {
             task_definition: td,
             arn,

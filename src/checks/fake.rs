@@ -38,7 +38,8 @@ pub struct FakeAws {
     /// error; and the `(role, actions, resource)` asked.
     pub simulation: Result<HashMap<String, String>, ApiError>,
     pub simulation_requests: Mutex<Vec<(String, Vec<String>, String)>>,
-    /// `ecs:DescribeTaskDefinition`: the execution role, and the task definitions asked.
+    /// `ecs:DescribeTaskDefinition`: the execution role, and the `"<task definition> <region>"`
+    /// asked.
     pub execution_role: Result<Option<String>, ApiError>,
     pub execution_role_requests: Mutex<Vec<String>>,
 }
@@ -291,11 +292,12 @@ impl AwsProbe for FakeAws {
     fn execution_role(
         &self,
         task_definition: String,
+        region: String,
     ) -> BoxFuture<'_, Result<Option<String>, ApiError>> {
         self.execution_role_requests
             .lock()
             .unwrap()
-            .push(task_definition);
+            .push(format!("{task_definition} {region}"));
         let r = self.execution_role.clone();
         async move { r }.boxed()
     }

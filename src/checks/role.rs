@@ -655,7 +655,7 @@ mod tests {
         assert_eq!(o.code, RolePerms::NoRole);
     }
 
-    /// Task metadata naming task definition app:7.
+    /// Task metadata naming task definition app:7, of a task in eu-west-1.
     struct InTask;
 
     impl crate::probes::MetadataProbe for InTask {
@@ -667,6 +667,8 @@ mod tests {
                 Ok(Some(crate::probes::EcsTask {
                     family: Some("app".into()),
                     revision: Some("7".into()),
+                    // a task in another region than the run's --region (us-east-1)
+                    task_arn: Some("arn:aws:ecs:eu-west-1:123456789012:task/c/abc".into()),
                     ..Default::default()
                 }))
             }
@@ -712,7 +714,11 @@ mod tests {
         })
         .await;
         assert_eq!(o.code, RolePerms::Ok, "{:?}", o.facts);
-        assert_eq!(*fake.execution_role_requests.lock().unwrap(), ["app:7"]);
+        // asked in the task's region
+        assert_eq!(
+            *fake.execution_role_requests.lock().unwrap(),
+            ["app:7 eu-west-1"]
+        );
         assert_eq!(*fake.role_requests.lock().unwrap(), ["puller"]);
         assert_eq!(o.facts["task_definition"], "app:7");
         assert!(render("role.permissions", &o).starts_with(&format!(

@@ -131,8 +131,8 @@ impl SdkProbe {
 
     /// The ECS API endpoint as aws-sdk-ecs would pick it: `AWS_ENDPOINT_URL_ECS` or the
     /// profile's `services` section, then `AWS_ENDPOINT_URL` / `endpoint_url`, then the
-    /// regional host (FIPS and dual-stack settings followed).
-    fn ecs_endpoint(&self) -> String {
+    /// regional host of `region` (FIPS and dual-stack settings followed).
+    fn ecs_endpoint(&self, region: &str) -> String {
         use aws_types::service_config::ServiceConfigKey;
         let key = ServiceConfigKey::builder()
             .service_id("ECS")
@@ -148,7 +148,7 @@ impl SdkProbe {
                 format!(
                     "https://{}",
                     crate::aws::ecs_api_host(
-                        &self.region,
+                        region,
                         self.config.use_fips().unwrap_or(false),
                         self.config.use_dual_stack().unwrap_or(false),
                     )
@@ -762,6 +762,7 @@ impl AwsProbe for SdkProbe {
     fn execution_role(
         &self,
         task_definition: String,
+        region: String,
     ) -> BoxFuture<'_, Result<Option<String>, ApiError>> {
         async move {
             let conf = self.call_config().await?;
@@ -783,8 +784,8 @@ impl AwsProbe for SdkProbe {
             };
             super::ecs::execution_role(
                 http,
-                &self.ecs_endpoint(),
-                &self.region,
+                &self.ecs_endpoint(&region),
+                &region,
                 &creds,
                 &task_definition,
             )

@@ -265,13 +265,15 @@ pub trait AwsProbe: Send + Sync {
         registry_id: String,
         repository: String,
     ) -> BoxFuture<'_, Result<Option<String>, ApiError>>;
-    /// `ecs:DescribeTaskDefinition` of `task_definition` (`family:revision`): the task's
-    /// execution role ARN, `None` when it has none. Probes that cannot look answer `Ok(None)`.
+    /// `ecs:DescribeTaskDefinition` of `task_definition` (`family:revision`) in `region` (the
+    /// task's, which `--region` may not be): the task's execution role ARN, `None` when it has
+    /// none. Probes that cannot look answer `Ok(None)`.
     fn execution_role(
         &self,
         task_definition: String,
+        region: String,
     ) -> BoxFuture<'_, Result<Option<String>, ApiError>> {
-        let _ = task_definition;
+        let _ = (task_definition, region);
         Box::pin(async { Ok(None) })
     }
     /// Reads one VPC and what is in it (memoised).
